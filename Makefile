@@ -11,6 +11,7 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 LISTEN ?= 127.0.0.1:8080
 DB ?= var/gpuproof.db
+PREFIX ?= /usr/local
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 CTEST_ARGS ?= --output-on-failure -j$(JOBS)
 
@@ -57,7 +58,7 @@ fuzz reliability bench:
 	@if [ -f mk/$@.mk ]; then $(MAKE) --no-print-directory -f mk/$@.mk $@; else echo "no $@ suite yet" >&2; exit 1; fi
 
 install: build
-	cmake --install build $(if $(DESTDIR),,)
+	DESTDIR=$(DESTDIR) cmake --install build --prefix $(PREFIX)
 
 clean:
 	rm -rf build build-asan
