@@ -1,0 +1,1 @@
+384 SHA256:r+MTpZjS5yzktAz7AQsTeIj6LOYhmBK8DHpzlJJ4aLo fixture-ecdsa384 (ECDSA)

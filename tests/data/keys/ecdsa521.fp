@@ -1,0 +1,1 @@
+521 SHA256:zfvGig5wZrsI1j05SHMxB9rlloXT640hIV0gK3BYWI8 fixture-ecdsa521 (ECDSA)

@@ -1,0 +1,1 @@
+3072 SHA256:8bktLxTRp31+2apLfJ0nBfr7KQqfGftil51BjLR0CCA fixture-rsa3072 (RSA)
