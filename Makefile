@@ -6,7 +6,7 @@
 APT_PACKAGES := build-essential cmake pkg-config git openssh-client sqlite3 curl \
 	libmicrohttpd-dev libsqlite3-dev libsodium-dev libcurl4-openssl-dev libjansson-dev \
 	libgit2-dev libssl-dev libexpat1-dev libcmocka-dev \
-	python3 python3-cryptography python3-pytest clang valgrind
+	python3 python3-cryptography python3-pytest clang libclang-rt-dev valgrind
 BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 LISTEN ?= 127.0.0.1:8080
@@ -15,7 +15,7 @@ PREFIX ?= /usr/local
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 CTEST_ARGS ?= --output-on-failure -j$(JOBS)
 
-.PHONY: all deps build build-asan run test test-normal test-asan fuzz reliability bench install clean
+.PHONY: all deps build build-asan build-fuzz run test test-normal test-asan test-fuzz fuzz reliability bench install clean
 
 all: build
 
@@ -44,6 +44,16 @@ run: build
 	@echo "starting gpuproof-server on http://$(LISTEN)/ (database $(DB)); Ctrl-C stops it"
 	exec build/gpuproof-server --listen $(LISTEN) --db $(DB)
 
+# libFuzzer targets (clang, ASan+UBSan); FUZZ_SECONDS per target.
+FUZZ_SECONDS ?= 15
+build-fuzz: deps
+	cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DGP_FUZZ=ON -DCMAKE_C_COMPILER=clang \
+	  -DGP_FUZZ_SECONDS=$(FUZZ_SECONDS) >/dev/null
+	cmake --build build-fuzz --target fuzzers -j$(JOBS)
+
+test-fuzz: build-fuzz
+	ctest --test-dir build-fuzz -R '^fuzz/' --output-on-failure
+
 test-normal: build
 	ctest --test-dir build $(CTEST_ARGS)
 
@@ -51,10 +61,15 @@ test-asan: build-asan
 	ctest --test-dir build-asan $(CTEST_ARGS)
 
 test: deps
-	$(MAKE) --no-print-directory test-normal
+	$(MAKE) --no-print-directory test-fuzz
 	$(MAKE) --no-print-directory test-asan
+	$(MAKE) --no-print-directory test-normal
 
-fuzz reliability bench:
+FUZZ_LONG ?= 300
+fuzz:
+	$(MAKE) --no-print-directory test-fuzz FUZZ_SECONDS=$(FUZZ_LONG)
+
+reliability bench:
 	@if [ -f mk/$@.mk ]; then $(MAKE) --no-print-directory -f mk/$@.mk $@; else echo "no $@ suite yet" >&2; exit 1; fi
 
 install: build
