@@ -1,0 +1,184 @@
+/*
+ * keysource.c - fetching a login's published SSH keys with libcurl (see keysource.h).
+ *
+ * One easy handle per fetch: only http, https and file; redirects followed at most 3 times and
+ * only to http(s); connect and whole-transfer timeouts; no signals (safe in threaded servers);
+ * the body is bounded in the write callback. The answer is classified for the caller:
+ *   200 + a body with at least one key line           -> 0
+ *   404, 410, a missing file, 200 + an empty body      -> GP_ENOTFOUND (no such user / no keys)
+ *   anything else (refused, timeout, 5xx, 429, over the size limit, a body with no key line at
+ *   all, e.g. an HTML error page from a proxy)         -> GP_EUNAVAILABLE (retry later)
+ * curl_global_init() runs once per process through pthread_once on the first fetch; a program
+ * may also call it itself before starting threads (it is reference counted).
+ */
+#include "keysource.h"
+#include "buf.h"
+#include "error.h"
+#include "sshkey.h"
+#include "util.h"
+
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define GP_KEYS_MAX_REDIRS 3L
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_rc = CURLE_FAILED_INIT;
+
+static void curl_init_once(void)
+{
+    curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+static bool allowed_scheme(const char *url)
+{
+    return strncasecmp(url, "https://", 8) == 0 || strncasecmp(url, "http://", 7) == 0 ||
+           strncasecmp(url, "file://", 7) == 0;
+}
+
+int gp_keys_url(char **out, const char *url_template, const char *login)
+{
+    const char *tpl = url_template ? url_template : GP_KEYS_URL_DEFAULT;
+    const char *at = strstr(tpl, "{user}");
+    if (!gp_login_valid(login))
+        return gp_error_setf(GP_EINVALID, "\"%.60s\" is not a valid GitHub login", login ? login : "");
+    if (!at || strstr(at + 6, "{user}"))
+        return gp_error_setf(GP_EINVALID, "the keys URL template must contain {user} exactly once");
+    if (!allowed_scheme(tpl))
+        return gp_error_setf(GP_EINVALID, "the keys URL template must start with https://, http:// or file://");
+    size_t pre = (size_t)(at - tpl), ulen = strlen(login), post = strlen(at + 6);
+    char *url = malloc(pre + ulen + post + 1);
+    if (!url) return gp_error_setf(GP_ERROR, "out of memory");
+    memcpy(url, tpl, pre);
+    memcpy(url + pre, login, ulen);
+    memcpy(url + pre + ulen, at + 6, post + 1);
+    *out = url;
+    return 0;
+}
+
+typedef struct {
+    gp_buf body;
+    bool too_big;
+} fetch_state;
+
+static size_t on_data(char *data, size_t size, size_t nmemb, void *userp)
+{
+    fetch_state *st = userp;
+    size_t n = size * nmemb;
+    if (gp_buf_add(&st->body, data, n) < 0) {
+        st->too_big = true;
+        return 0; /* less than given: curl aborts the transfer */
+    }
+    return n;
+}
+
+/* Whether text holds at least one line shaped like a key (known type or not). */
+static bool has_key_line(const char *text, size_t len)
+{
+    const char *p = text, *end = text + len;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *eol = nl ? nl : end;
+        gp_pubkey k;
+        int rc = gp_pubkey_parse_line(&k, p, (size_t)(eol - p));
+        if (rc == 0) gp_pubkey_clear(&k);
+        if (rc == 0 || rc == GP_EUNSUPPORTED) return true;
+        p = nl ? nl + 1 : end;
+    }
+    return false;
+}
+
+static bool all_space(const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (!strchr(" \t\r\n", s[i])) return false;
+    return true;
+}
+
+int gp_keys_fetch(char **body, size_t *len, const gp_keysource *src, const char *login)
+{
+    static const gp_keysource defaults = {NULL, 0, 0, 0};
+    const gp_keysource *s = src ? src : &defaults;
+    size_t max_body = s->max_body ? s->max_body : 256 * 1024;
+    long connect_ms = s->connect_timeout_ms > 0 ? s->connect_timeout_ms : 2000;
+    long total_ms = s->timeout_ms > 0 ? s->timeout_ms : 5000;
+    fetch_state st = {GP_BUF_INIT(max_body), false};
+    char *url = NULL;
+    char errbuf[CURL_ERROR_SIZE] = "";
+    CURL *h = NULL;
+    CURLcode rc;
+    long status = 0;
+    int error;
+
+    if ((error = gp_keys_url(&url, s->url_template, login)) < 0) goto done;
+    pthread_once(&curl_once, curl_init_once);
+    if (curl_init_rc != CURLE_OK) {
+        error = gp_error_setf(GP_ERROR, "libcurl could not be initialised: %s", curl_easy_strerror(curl_init_rc));
+        goto done;
+    }
+    if (!(h = curl_easy_init())) {
+        error = gp_error_setf(GP_ERROR, "libcurl could not create a handle");
+        goto done;
+    }
+    if (curl_easy_setopt(h, CURLOPT_URL, url) != CURLE_OK ||
+        curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https,file") != CURLE_OK ||
+        curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https") != CURLE_OK ||
+        curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L) != CURLE_OK ||
+        curl_easy_setopt(h, CURLOPT_MAXREDIRS, GP_KEYS_MAX_REDIRS) != CURLE_OK ||
+        curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, connect_ms) != CURLE_OK ||
+        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, total_ms) != CURLE_OK ||
+        curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
+        curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)max_body) != CURLE_OK ||
+        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data) != CURLE_OK ||
+        curl_easy_setopt(h, CURLOPT_WRITEDATA, &st) != CURLE_OK ||
+        curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf) != CURLE_OK ||
+        curl_easy_setopt(h, CURLOPT_USERAGENT, "gpuproof/" GP_VERSION) != CURLE_OK) {
+        error = gp_error_setf(GP_ERROR, "libcurl refused an option (built without http/https/file?)");
+        goto done;
+    }
+    rc = curl_easy_perform(h);
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    if (rc != CURLE_OK) {
+        if (st.too_big || rc == CURLE_FILESIZE_EXCEEDED)
+            error = gp_error_setf(GP_EUNAVAILABLE, "keys of %s from %s: body larger than %zu bytes", login, url,
+                                  max_body);
+        else if (rc == CURLE_FILE_COULDNT_READ_FILE)
+            error = gp_error_setf(GP_ENOTFOUND, "keys of %s: %s does not exist", login, url);
+        else
+            error = gp_error_setf(GP_EUNAVAILABLE, "keys of %s from %s: %s", login, url,
+                                  errbuf[0] ? errbuf : curl_easy_strerror(rc));
+        goto done;
+    }
+    /* file: URLs report status 0 */
+    if (status == 404 || status == 410) {
+        error = gp_error_setf(GP_ENOTFOUND, "keys of %s: %s answered %ld (no such user)", login, url, status);
+        goto done;
+    }
+    if (status != 200 && status != 0) {
+        error = gp_error_setf(GP_EUNAVAILABLE, "keys of %s: %s answered %ld; retry later", login, url, status);
+        goto done;
+    }
+    if (all_space(st.body.ptr ? st.body.ptr : "", st.body.len)) {
+        error = gp_error_setf(GP_ENOTFOUND, "%s publishes no keys", login);
+        goto done;
+    }
+    if (!has_key_line(st.body.ptr, st.body.len)) {
+        error = gp_error_setf(GP_EUNAVAILABLE, "keys of %s: %s answered with something that holds no SSH key",
+                              login, url);
+        goto done;
+    }
+    if (!(*body = gp_buf_detach(&st.body, len))) {
+        error = gp_error_setf(GP_ERROR, "out of memory");
+        goto done;
+    }
+    error = 0;
+done:
+    if (h) curl_easy_cleanup(h);
+    gp_buf_free(&st.body);
+    free(url);
+    return error;
+}
