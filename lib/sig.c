@@ -5,8 +5,8 @@
  *   ecdsa-sha256    EVP_DigestVerify, SHA-256, DER SEQUENCE{r,s}; P-256, P-384 and P-521 keys
  *   rsa-pss-sha256  EVP_DigestVerify, RSASSA-PSS, SHA-256, MGF1-SHA-256, any salt length;
  *                   RSA keys under 2048 bits are never used
- *   sshsig          the gpuproof extension (receipt-v1.md); dispatched to sshsig.c when that
- *                   module exists, GP_EUNSUPPORTED until then
+ *   sshsig          the gpuproof extension (receipt-v1.md), namespace "gpu-proof": handed to
+ *                   gp_sshsig_verify() (sshsig.c); GP_EUNSUPPORTED in a tree without sshsig.h
  *
  * Only the keys whose type fits the algorithm are tried; the first one that verifies wins.
  */
@@ -17,6 +17,13 @@
 #include <openssl/rsa.h>
 #include <sodium.h>
 #include <string.h>
+
+#if defined(__has_include)
+#if __has_include("sshsig.h")
+#include "sshsig.h"
+#define GP_HAVE_SSHSIG 1
+#endif
+#endif
 
 #define GP_RSA_VERIFY_MIN_BITS 2048
 
@@ -74,9 +81,12 @@ int gp_sig_verify(const gp_pubkey **used, const gp_keylist *keys, const char *al
         return gp_error_setf(GP_EUNSUPPORTED, "unsupported signature algorithm \"%.40s\"",
                              algorithm ? algorithm : "(none)");
     if (alg == ALG_SSHSIG) {
-        /* Dispatch point for the SSHSIG extension: once lib/sshsig.h exists, verify the SSHSIG
-         * blob here against the same key list (the blob names its key; it must be in `keys`). */
+        /* The SSHSIG extension: the blob names its key, which must be one of `keys`. */
+#ifdef GP_HAVE_SSHSIG
+        return gp_sshsig_verify(used, sig, siglen, GP_SSHSIG_NAMESPACE, msg, msglen, keys);
+#else
         return gp_error_setf(GP_EUNSUPPORTED, "sshsig signatures are not supported by this build");
+#endif
     }
     if (!sig || siglen == 0) return gp_error_setf(GP_EUNSIGNED, "the signature value is empty");
     for (size_t i = 0; keys && i < keys->n; i++) {

@@ -28,6 +28,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(__has_include)
+#if __has_include("sshsig.h")
+#include "sshsig.h"
+#define GP_HAVE_SSHSIG 1
+#endif
+#endif
+
 static const char *vectors(void)
 {
     const char *v = getenv("GP_VECTORS");
@@ -326,7 +333,7 @@ static void test_generated(void **state)
                                        strlen(MSG)), GP_EBADSIG);
     }
 
-    /* unknown algorithms, sshsig (not in this build), empty signatures, empty key lists */
+    /* unknown algorithms, a malformed sshsig, empty signatures, empty key lists */
     {
         unsigned char sig[64] = {0};
         const gp_pubkey *used = NULL;
@@ -334,8 +341,13 @@ static void test_generated(void **state)
                          GP_EUNSUPPORTED);
         assert_int_equal(gp_sig_verify(&used, keys, NULL, sig, 64, (const unsigned char *)MSG, 3),
                          GP_EUNSUPPORTED);
+#ifdef GP_HAVE_SSHSIG
+        assert_int_equal(gp_sig_verify(&used, keys, "sshsig", sig, 64, (const unsigned char *)MSG, 3),
+                         GP_EINVALID);
+#else
         assert_int_equal(gp_sig_verify(&used, keys, "sshsig", sig, 64, (const unsigned char *)MSG, 3),
                          GP_EUNSUPPORTED);
+#endif
         assert_int_equal(gp_sig_verify(&used, keys, "ed25519", sig, 0, (const unsigned char *)MSG, 3),
                          GP_EUNSIGNED);
         gp_keylist empty = {NULL, 0};
@@ -347,6 +359,46 @@ static void test_generated(void **state)
 
     free_list(keys);
     for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) free_testkey(all[i]);
+}
+
+/* "sshsig" is handed to sshsig.c with the namespace "gpu-proof" and the same keys. */
+static void test_sshsig_dispatch(void **state)
+{
+    (void)state;
+#ifdef GP_HAVE_SSHSIG
+    testkey ed, other;
+    make_ed25519(&ed);
+    make_ed25519(&other);
+    testkey *both[] = {&other, &ed};
+    gp_keylist *keys = list_of(both, 2);
+    static const char *namespaces[] = {GP_SSHSIG_NAMESPACE, "git"};
+    for (size_t i = 0; i < 2; i++) {
+        unsigned char *data = NULL, *sshsig = NULL, *blob = NULL, raw[64];
+        size_t datalen, sshsiglen, bloblen;
+        assert_int_equal(gp_sshsig_signed_data(&data, &datalen, namespaces[i], "sha512",
+                                               (const unsigned char *)MSG, strlen(MSG)), 0);
+        crypto_sign_detached(raw, NULL, data, datalen, ed.sk);
+        assert_int_equal(gp_sshsig_ssh_signature(&sshsig, &sshsiglen, "ssh-ed25519", raw, sizeof(raw)), 0);
+        assert_int_equal(gp_sshsig_encode(&blob, &bloblen, ed.pub.blob, ed.pub.blob_len, namespaces[i], "sha512",
+                                          sshsig, sshsiglen), 0);
+        const gp_pubkey *used = NULL;
+        int rc = gp_sig_verify(&used, keys, "sshsig", blob, bloblen, (const unsigned char *)MSG, strlen(MSG));
+        if (i == 0) {
+            if (rc != 0) fail_msg("sshsig: %s", gp_error_last());
+            assert_ptr_equal(used, &keys->keys[1]);
+        } else {
+            assert_int_equal(rc, GP_EBADSIG); /* another namespace */
+        }
+        free(blob);
+        free(sshsig);
+        free(data);
+    }
+    free_list(keys);
+    free_testkey(&other);
+    free_testkey(&ed);
+#else
+    skip();
+#endif
 }
 
 /* A hand-built receipt struct: gp_receipt_verify uses only the signature fields. */
@@ -386,6 +438,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_vectors),
         cmocka_unit_test(test_generated),
+        cmocka_unit_test(test_sshsig_dispatch),
         cmocka_unit_test(test_receipt_struct),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
