@@ -42,19 +42,22 @@ void gp_merkle_node_hash(gp_hash out, const gp_hash left, const gp_hash right)
 static uint64_t split_point(uint64_t n)
 {
     uint64_t k = 1;
-    while (k << 1 < n) k <<= 1;
+    while (k << 1 < n)
+        k <<= 1;
     return k;
 }
 
 static unsigned log2_exact(uint64_t pow2)
 {
     unsigned l = 0;
-    while ((UINT64_C(1) << l) < pow2) l++;
+    while ((UINT64_C(1) << l) < pow2)
+        l++;
     return l;
 }
 
 /* Hash of the complete aligned subtree of `size` (a power of two) leaves starting at leaf lo. */
-static int complete_hash(gp_hash out, uint64_t lo, uint64_t size, gp_merkle_subtree_fn fn, void *ctx)
+static int complete_hash(gp_hash out, uint64_t lo, uint64_t size, gp_merkle_subtree_fn fn,
+                         void *ctx)
 {
     unsigned level = log2_exact(size);
     return fn(ctx, level, lo >> level, out);
@@ -78,7 +81,8 @@ static int range_hash(gp_hash out, uint64_t lo, uint64_t len, gp_merkle_subtree_
         lo += size;
     }
     memcpy(out, parts[count - 1], GP_HASH_LEN);
-    for (unsigned i = count - 1; i-- > 0;) gp_merkle_node_hash(out, parts[i], out);
+    for (unsigned i = count - 1; i-- > 0;)
+        gp_merkle_node_hash(out, parts[i], out);
     return 0;
 }
 
@@ -124,8 +128,8 @@ int gp_merkle_inclusion_proof(gp_hash *proof, size_t *count, uint64_t index, uin
 }
 
 /* SUBPROOF(m, D[lo:lo+len], b) of RFC 9162 §2.1.4.1, appended in the RFC's order. */
-static int subproof(gp_hash *proof, size_t *count, uint64_t m, uint64_t lo, uint64_t len,
-                    int whole, gp_merkle_subtree_fn fn, void *ctx)
+static int subproof(gp_hash *proof, size_t *count, uint64_t m, uint64_t lo, uint64_t len, int whole,
+                    gp_merkle_subtree_fn fn, void *ctx)
 {
     gp_hash h;
     int error;
@@ -150,7 +154,8 @@ int gp_merkle_consistency_proof(gp_hash *proof, size_t *count, uint64_t m, uint6
 {
     *count = 0;
     if (m > n)
-        return gp_error_setf(GP_EINVALID, "consistency proof asked from size %llu to smaller size %llu",
+        return gp_error_setf(GP_EINVALID,
+                             "consistency proof asked from size %llu to smaller size %llu",
                              (unsigned long long)m, (unsigned long long)n);
     if (m == 0 || m == n) return 0;
     return subproof(proof, count, m, 0, n, 1, fn, ctx);
@@ -211,7 +216,7 @@ int gp_merkle_verify_consistency(uint64_t m, uint64_t n, const gp_hash root1, co
     /* Step 2: when m is a power of two the path implicitly starts with root1. */
     int prepend = (m & (m - 1)) == 0;
     size_t total = count + (size_t)prepend;
-#define PATH_AT(i) (prepend ? ((i) == 0 ? root1 : proof[(i) - 1]) : proof[(i)])
+#define PATH_AT(i) (prepend ? ((i) == 0 ? root1 : proof[(i)-1]) : proof[(i)])
     uint64_t fn = m - 1, sn = n - 1;
     while (fn & 1) {
         fn >>= 1;
@@ -263,7 +268,8 @@ int gp_merkle_mem_subtree(void *ctx, unsigned level, uint64_t start, gp_hash out
 {
     const gp_merkle_mem *mem = ctx;
     if (level >= 64 || start >= (UINT64_MAX >> level) || ((start + 1) << level) > mem->n)
-        return gp_error_setf(GP_EINVALID, "subtree (level %u, start %llu) is not inside %llu leaves",
-                             level, (unsigned long long)start, (unsigned long long)mem->n);
+        return gp_error_setf(GP_EINVALID,
+                             "subtree (level %u, start %llu) is not inside %llu leaves", level,
+                             (unsigned long long)start, (unsigned long long)mem->n);
     return mem_hash(mem, level, start, out);
 }

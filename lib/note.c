@@ -42,10 +42,15 @@ static size_t utf8_next(const unsigned char *s, size_t n, uint32_t *cp)
         *cp = c;
         return 1;
     }
-    if ((c & 0xe0) == 0xc0) len = 2, c &= 0x1f, min = 0x80;
-    else if ((c & 0xf0) == 0xe0) len = 3, c &= 0x0f, min = 0x800;
-    else if ((c & 0xf8) == 0xf0) len = 4, c &= 0x07, min = 0x10000;
-    else return 0;
+    if ((c & 0xe0) == 0xc0) {
+        len = 2, c &= 0x1f, min = 0x80;
+    } else if ((c & 0xf0) == 0xe0) {
+        len = 3, c &= 0x0f, min = 0x800;
+    } else if ((c & 0xf8) == 0xf0) {
+        len = 4, c &= 0x07, min = 0x10000;
+    } else {
+        return 0;
+    }
     if (len > n) return 0;
     for (size_t i = 1; i < len; i++) {
         if ((s[i] & 0xc0) != 0x80) return 0;
@@ -98,8 +103,8 @@ static int check_text(const char *text, size_t len)
     if (text[0] == '\n' || memmem(text, len, "\n\n", 2))
         return gp_error_setf(GP_EINVALID, "note text must not contain an empty line");
     if (!text_chars_ok(text, len))
-        return gp_error_setf(GP_EINVALID,
-                             "note text must be UTF-8 without control characters other than newline");
+        return gp_error_setf(
+            GP_EINVALID, "note text must be UTF-8 without control characters other than newline");
     return 0;
 }
 
@@ -182,7 +187,8 @@ int gp_note_verifier_parse(gp_note_signer *out, const char *vkey)
     size_t rawlen = 0, vlen = vkey ? strlen(vkey) : 0;
     int error = 0;
     memset(out, 0, sizeof(*out));
-    if (vlen == 0 || vlen > 512 || !(plus1 = strchr(vkey, '+')) || !(plus2 = strchr(plus1 + 1, '+')))
+    if (vlen == 0 || vlen > 512 || !(plus1 = strchr(vkey, '+')) ||
+        !(plus2 = strchr(plus1 + 1, '+')))
         return gp_error_setf(GP_EINVALID, "a verifier key is NAME+KEYID+BASE64KEY");
     size_t nlen = (size_t)(plus1 - vkey);
     if (!name_ok(vkey, nlen))
@@ -258,9 +264,11 @@ int gp_note_verify(const char *note, size_t len, const gp_note_signer *v, size_t
     if (len > NOTE_MAX_LEN)
         return gp_error_setf(GP_ETOOBIG, "signed note is longer than %u bytes", NOTE_MAX_LEN);
     if (memchr(note, '\0', len) || !text_chars_ok(note, len))
-        return gp_error_setf(GP_EINVALID, "signed note is not UTF-8 text without control characters");
+        return gp_error_setf(GP_EINVALID,
+                             "signed note is not UTF-8 text without control characters");
     long split = last_blank(note, len);
-    if (split < 0) return gp_error_setf(GP_EINVALID, "signed note has no empty line before its signatures");
+    if (split < 0)
+        return gp_error_setf(GP_EINVALID, "signed note has no empty line before its signatures");
     size_t tlen = (size_t)split + 1;
     if ((error = check_text(note, tlen)) < 0) return error;
     const char *p = note + tlen + 1, *end = note + len;
@@ -269,22 +277,28 @@ int gp_note_verify(const char *note, size_t len, const gp_note_signer *v, size_t
     while (p < end) {
         const char *eol = memchr(p, '\n', (size_t)(end - p)), *sp;
         if (++nsigs > NOTE_MAX_SIGS) {
-            error = gp_error_setf(GP_EINVALID, "signed note has more than %d signatures", NOTE_MAX_SIGS);
+            error = gp_error_setf(GP_EINVALID, "signed note has more than %d signatures",
+                                  NOTE_MAX_SIGS);
             goto done;
         }
-        if ((size_t)(eol - p) < sizeof(em_dash) - 1 || memcmp(p, em_dash, sizeof(em_dash) - 1) != 0) {
-            error = gp_error_setf(GP_EINVALID, "signature line does not start with an em dash and a space");
+        if ((size_t)(eol - p) < sizeof(em_dash) - 1 ||
+            memcmp(p, em_dash, sizeof(em_dash) - 1) != 0) {
+            error = gp_error_setf(GP_EINVALID,
+                                  "signature line does not start with an em dash and a space");
             goto done;
         }
         const char *name = p + sizeof(em_dash) - 1;
-        if (!(sp = memchr(name, ' ', (size_t)(eol - name))) || !name_ok(name, (size_t)(sp - name))) {
-            error = gp_error_setf(GP_EINVALID, "signature line must be '— NAME BASE64' with a valid name");
+        if (!(sp = memchr(name, ' ', (size_t)(eol - name))) ||
+            !name_ok(name, (size_t)(sp - name))) {
+            error = gp_error_setf(GP_EINVALID,
+                                  "signature line must be '— NAME BASE64' with a valid name");
             goto done;
         }
         size_t b64len = (size_t)(eol - sp - 1);
         if (b64len > (NOTE_MAX_SIG_LEN / 3 + 1) * 4 ||
             gp_base64_decode(&sig, &siglen, sp + 1, b64len) < 0 || siglen < 5) {
-            error = gp_error_setf(GP_EINVALID, "signature line does not hold base64 of a key id and a signature");
+            error = gp_error_setf(
+                GP_EINVALID, "signature line does not hold base64 of a key id and a signature");
             goto done;
         }
         size_t nlen = (size_t)(sp - name);
@@ -301,9 +315,11 @@ int gp_note_verify(const char *note, size_t len, const gp_note_signer *v, size_t
         p = eol + 1;
     }
     if (bad)
-        error = gp_error_setf(GP_EBADSIG, "the signature by %s on this note does not verify", v->name);
+        error =
+            gp_error_setf(GP_EBADSIG, "the signature by %s on this note does not verify", v->name);
     else if (!found)
-        error = gp_error_setf(GP_ENOTFOUND, "the note carries no signature by the key %s+%02x%02x%02x%02x",
+        error = gp_error_setf(GP_ENOTFOUND,
+                              "the note carries no signature by the key %s+%02x%02x%02x%02x",
                               v->name, v->key_id[0], v->key_id[1], v->key_id[2], v->key_id[3]);
     else if (text_len)
         *text_len = tlen;
@@ -317,8 +333,8 @@ int gp_checkpoint_text(char **out, const char *origin, uint64_t size, const gp_h
     char *b64 = NULL, *text = NULL;
     int error;
     if (!name_ok(origin ? origin : "", origin ? strlen(origin) : 0))
-        return gp_error_setf(GP_EINVALID,
-                             "checkpoint origin must be 1-255 bytes of UTF-8 without spaces or '+'");
+        return gp_error_setf(
+            GP_EINVALID, "checkpoint origin must be 1-255 bytes of UTF-8 without spaces or '+'");
     if ((error = gp_base64_encode(&b64, root, GP_HASH_LEN)) < 0) return error;
     if (asprintf(&text, "%s\n%llu\n%s\n", origin, (unsigned long long)size, b64) < 0)
         error = gp_error_setf(GP_ERROR, "out of memory");
@@ -338,7 +354,8 @@ int gp_checkpoint_parse(char **origin, uint64_t *size, gp_hash root, const char 
     if ((error = check_text(text, len)) < 0) return error;
     for (int i = 0; i < 3; i++) {
         const char *eol = p < end ? memchr(p, '\n', (size_t)(end - p)) : NULL;
-        if (!eol) return gp_error_setf(GP_EINVALID, "checkpoint needs origin, size and root hash lines");
+        if (!eol)
+            return gp_error_setf(GP_EINVALID, "checkpoint needs origin, size and root hash lines");
         line[i] = p, llen[i] = (size_t)(eol - p), p = eol + 1;
     }
     /* Extension lines may follow (C2SP tlog-checkpoint); check_text() made them well-formed. */
@@ -346,11 +363,13 @@ int gp_checkpoint_parse(char **origin, uint64_t *size, gp_hash root, const char 
         return gp_error_setf(GP_EINVALID, "checkpoint origin must be UTF-8 without spaces or '+'");
     uint64_t n = 0;
     if (llen[1] == 0 || llen[1] > 20 || (llen[1] > 1 && line[1][0] == '0'))
-        return gp_error_setf(GP_EINVALID, "checkpoint size must be a decimal number without leading zeros");
+        return gp_error_setf(GP_EINVALID,
+                             "checkpoint size must be a decimal number without leading zeros");
     for (size_t i = 0; i < llen[1]; i++) {
         unsigned d = (unsigned)(line[1][i] - '0');
         if (d > 9 || n > (UINT64_MAX - d) / 10)
-            return gp_error_setf(GP_EINVALID, "checkpoint size must be a decimal number below 2^64");
+            return gp_error_setf(GP_EINVALID,
+                                 "checkpoint size must be a decimal number below 2^64");
         n = n * 10 + d;
     }
     if (gp_base64_decode(&raw, &rawlen, line[2], llen[2]) < 0 || rawlen != GP_HASH_LEN) {
@@ -393,7 +412,8 @@ static int create_key_file(gp_note_signer *out, const char *path, const char *na
 {
     unsigned char *seed = NULL;
     int error = 0, fd = -1;
-    if (!(seed = sodium_malloc(32))) return gp_error_setf(GP_ERROR, "out of memory for a secret key");
+    if (!(seed = sodium_malloc(32)))
+        return gp_error_setf(GP_ERROR, "out of memory for a secret key");
     randombytes_buf(seed, 32);
     fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) {
@@ -410,14 +430,16 @@ static int create_key_file(gp_note_signer *out, const char *path, const char *na
         off += (size_t)w;
     }
     if (off != 32 || fchmod(fd, 0600) != 0 || fsync(fd) != 0) {
-        error = gp_error_setf(GP_ERROR, "cannot write ledger key file %s: %s", path, strerror(errno));
+        error =
+            gp_error_setf(GP_ERROR, "cannot write ledger key file %s: %s", path, strerror(errno));
         unlink(path);
         goto done;
     }
     error = gp_note_signer_from_seed(out, name, seed);
 done:
     if (fd >= 0 && close(fd) != 0 && error == 0)
-        error = gp_error_setf(GP_ERROR, "cannot write ledger key file %s: %s", path, strerror(errno));
+        error =
+            gp_error_setf(GP_ERROR, "cannot write ledger key file %s: %s", path, strerror(errno));
     sodium_free(seed);
     return error;
 }
@@ -451,16 +473,17 @@ static int load_key_file(gp_note_signer *out, const char *path, const char *name
         ssize_t r = read(fd, seed + off, 33 - off);
         if (r < 0 && errno == EINTR) continue;
         if (r < 0) {
-            error = gp_error_setf(GP_ERROR, "cannot read ledger key file %s: %s", path, strerror(errno));
+            error = gp_error_setf(GP_ERROR, "cannot read ledger key file %s: %s", path,
+                                  strerror(errno));
             goto done;
         }
         if (r == 0) break;
         off += (size_t)r;
     }
     if (off != 32) {
-        error = gp_error_setf(GP_EINVALID,
-                              "ledger key file %s is not a gpuproof ledger key (32 bytes of Ed25519 seed)",
-                              path);
+        error = gp_error_setf(
+            GP_EINVALID,
+            "ledger key file %s is not a gpuproof ledger key (32 bytes of Ed25519 seed)", path);
         goto done;
     }
     error = gp_note_signer_from_seed(out, name, seed);
@@ -478,7 +501,8 @@ int gp_note_signer_load_or_create(gp_note_signer *out, const char *path, const c
     if (created) *created = false;
     if (sodium_init() < 0) return gp_error_setf(GP_ERROR, "libsodium failed to initialise");
     if (!name_ok(name ? name : "", name ? strlen(name) : 0))
-        return gp_error_setf(GP_EINVALID, "key name must be 1-255 bytes of UTF-8 without spaces or '+'");
+        return gp_error_setf(GP_EINVALID,
+                             "key name must be 1-255 bytes of UTF-8 without spaces or '+'");
     error = load_key_file(out, path, name);
     if (error != GP_ENOTFOUND) return error;
     error = create_key_file(out, path, name);

@@ -23,8 +23,14 @@
 #include "merkle.h"
 #include "util.h"
 
-static const char *rfc6962_leaves[] = {"", "00", "10", "2021", "3031", "40414243",
-                                       "5051525354555657", "606162636465666768696a6b6c6d6e6f"};
+static const char *rfc6962_leaves[] = {"",
+                                       "00",
+                                       "10",
+                                       "2021",
+                                       "3031",
+                                       "40414243",
+                                       "5051525354555657",
+                                       "606162636465666768696a6b6c6d6e6f"};
 static const char *rfc6962_roots[] = {
     "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
     "fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125",
@@ -75,8 +81,9 @@ static void rfc9162_nodes(gp_hash leaves[7], gp_hash node[NODES])
     gp_hash all[8];
     rfc6962_leaf_hashes(all);
     memcpy(leaves, all, 7 * sizeof(gp_hash));
-    for (int i = 0; i < 6; i++) memcpy(node[A + i], leaves[i], GP_HASH_LEN); /* a..f = d0..d5 */
-    memcpy(node[J], leaves[6], GP_HASH_LEN);                                 /* j = d6 */
+    for (int i = 0; i < 6; i++)
+        memcpy(node[A + i], leaves[i], GP_HASH_LEN); /* a..f = d0..d5 */
+    memcpy(node[J], leaves[6], GP_HASH_LEN);         /* j = d6 */
     gp_merkle_node_hash(node[G], node[A], node[B]);
     gp_merkle_node_hash(node[H], node[C], node[D]);
     gp_merkle_node_hash(node[I], node[E], node[F]);
@@ -88,7 +95,8 @@ static void assert_proof_is(const gp_hash *proof, size_t count, gp_hash node[NOD
                             const int *want, size_t nwant)
 {
     assert_int_equal(count, nwant);
-    for (size_t i = 0; i < nwant; i++) assert_memory_equal(proof[i], node[want[i]], GP_HASH_LEN);
+    for (size_t i = 0; i < nwant; i++)
+        assert_memory_equal(proof[i], node[want[i]], GP_HASH_LEN);
 }
 
 static void test_rfc9162_vectors(void **state)
@@ -110,11 +118,13 @@ static void test_rfc9162_vectors(void **state)
         size_t n;
     } incl[] = {{0, {B, H, L}, 3}, {3, {C, G, L}, 3}, {4, {F, J, K}, 3}, {6, {I, K, 0}, 2}};
     for (size_t t = 0; t < sizeof(incl) / sizeof(incl[0]); t++) {
-        assert_int_equal(gp_merkle_inclusion_proof(proof, &count, incl[t].index, 7,
-                                                   gp_merkle_mem_subtree, &mem), 0);
+        assert_int_equal(
+            gp_merkle_inclusion_proof(proof, &count, incl[t].index, 7, gp_merkle_mem_subtree, &mem),
+            0);
         assert_proof_is(proof, count, node, incl[t].want, incl[t].n);
-        assert_int_equal(gp_merkle_verify_inclusion(leaves[incl[t].index], incl[t].index, 7, proof,
-                                                    count, root), 0);
+        assert_int_equal(
+            gp_merkle_verify_inclusion(leaves[incl[t].index], incl[t].index, 7, proof, count, root),
+            0);
     }
 
     static const struct {
@@ -123,8 +133,9 @@ static void test_rfc9162_vectors(void **state)
         size_t n;
     } cons[] = {{3, {C, D, G, L}, 4}, {4, {L}, 1}, {6, {I, J, K}, 3}};
     for (size_t t = 0; t < sizeof(cons) / sizeof(cons[0]); t++) {
-        assert_int_equal(gp_merkle_consistency_proof(proof, &count, cons[t].m, 7,
-                                                     gp_merkle_mem_subtree, &mem), 0);
+        assert_int_equal(
+            gp_merkle_consistency_proof(proof, &count, cons[t].m, 7, gp_merkle_mem_subtree, &mem),
+            0);
         assert_proof_is(proof, count, node, cons[t].want, cons[t].n);
         assert_int_equal(gp_merkle_root(sub[0], cons[t].m, gp_merkle_mem_subtree, &mem), 0);
         assert_int_equal(gp_merkle_verify_consistency(cons[t].m, 7, sub[0], root, proof, count), 0);
@@ -162,7 +173,8 @@ static void test_edges(void **state)
     assert_int_equal(gp_merkle_verify_consistency(8, 3, root, r3, proof, 0), GP_EBADSIG);
 
     /* A tree of one leaf: the root is the leaf, the proof is empty. */
-    assert_int_equal(gp_merkle_inclusion_proof(proof, &count, 0, 1, gp_merkle_mem_subtree, &mem), 0);
+    assert_int_equal(gp_merkle_inclusion_proof(proof, &count, 0, 1, gp_merkle_mem_subtree, &mem),
+                     0);
     assert_int_equal(count, 0);
     assert_int_equal(gp_merkle_verify_inclusion(leaves[0], 0, 1, proof, 0, leaves[0]), 0);
 
@@ -171,11 +183,13 @@ static void test_edges(void **state)
         gp_hash rn;
         assert_int_equal(gp_merkle_root(rn, n, gp_merkle_mem_subtree, &mem), 0);
         count = 99;
-        assert_int_equal(gp_merkle_consistency_proof(proof, &count, 0, n, gp_merkle_mem_subtree, &mem), 0);
+        assert_int_equal(
+            gp_merkle_consistency_proof(proof, &count, 0, n, gp_merkle_mem_subtree, &mem), 0);
         assert_int_equal(count, 0);
         assert_int_equal(gp_merkle_verify_consistency(0, n, empty, rn, proof, 0), 0);
         count = 99;
-        assert_int_equal(gp_merkle_consistency_proof(proof, &count, n, n, gp_merkle_mem_subtree, &mem), 0);
+        assert_int_equal(
+            gp_merkle_consistency_proof(proof, &count, n, n, gp_merkle_mem_subtree, &mem), 0);
         assert_int_equal(count, 0);
         assert_int_equal(gp_merkle_verify_consistency(n, n, rn, rn, proof, 0), 0);
     }
@@ -234,8 +248,8 @@ static void check_altered_inclusion(tree *t, const gp_hash *proof, size_t count,
     size_t gcount = 0;
     if (n2 == 0 || n2 > MAXN + 1 || i2 >= n2 || (i2 == i && n2 == n)) return;
     if (gp_merkle_verify_inclusion(t->leaves[i], i2, n2, proof, count, t->roots[n2]) != 0) return;
-    assert_int_equal(gp_merkle_inclusion_proof(genuine, &gcount, i2, n2, gp_merkle_mem_subtree,
-                                               &t->mem), 0);
+    assert_int_equal(
+        gp_merkle_inclusion_proof(genuine, &gcount, i2, n2, gp_merkle_mem_subtree, &t->mem), 0);
     assert_true(same_proof(proof, count, genuine, gcount) &&
                 !memcmp(t->leaves[i], t->leaves[i2], GP_HASH_LEN));
 }
@@ -248,16 +262,17 @@ static void test_property_inclusion(void **state)
     for (uint64_t n = 1; n <= MAXN; n++) {
         t->mem.n = n; /* the generators must not ask beyond the tree */
         for (uint64_t i = 0; i < n; i++) {
-            assert_int_equal(gp_merkle_inclusion_proof(proof, &count, i, n, gp_merkle_mem_subtree,
-                                                       &t->mem), 0);
-            assert_int_equal(gp_merkle_verify_inclusion(t->leaves[i], i, n, proof, count,
-                                                        t->roots[n]), 0);
+            assert_int_equal(
+                gp_merkle_inclusion_proof(proof, &count, i, n, gp_merkle_mem_subtree, &t->mem), 0);
+            assert_int_equal(
+                gp_merkle_verify_inclusion(t->leaves[i], i, n, proof, count, t->roots[n]), 0);
             /* A flipped bit anywhere: in each proof hash, the leaf, the root. */
             for (size_t h = 0; h < count; h++)
                 for (int bit = 0; bit < 256; bit += 37) {
                     proof[h][bit / 8] ^= (unsigned char)(1u << (bit % 8));
-                    assert_int_equal(gp_merkle_verify_inclusion(t->leaves[i], i, n, proof, count,
-                                                                t->roots[n]), GP_EBADSIG);
+                    assert_int_equal(
+                        gp_merkle_verify_inclusion(t->leaves[i], i, n, proof, count, t->roots[n]),
+                        GP_EBADSIG);
                     proof[h][bit / 8] ^= (unsigned char)(1u << (bit % 8));
                 }
             gp_hash bad;
@@ -272,8 +287,9 @@ static void test_property_inclusion(void **state)
             /* Another index with the same root; another size with that size's root. */
             for (uint64_t i2 = 0; i2 < n; i2++)
                 if (i2 != i)
-                    assert_int_equal(gp_merkle_verify_inclusion(t->leaves[i], i2, n, proof, count,
-                                                                t->roots[n]), GP_EBADSIG);
+                    assert_int_equal(
+                        gp_merkle_verify_inclusion(t->leaves[i], i2, n, proof, count, t->roots[n]),
+                        GP_EBADSIG);
             for (uint64_t d = 1; d <= 3; d++) {
                 check_altered_inclusion(t, proof, count, i, n, i, n + d);
                 if (n > d) check_altered_inclusion(t, proof, count, i, n, i, n - d);
@@ -281,14 +297,17 @@ static void test_property_inclusion(void **state)
             }
             /* Truncated and extended proofs. */
             if (count > 0)
-                assert_int_equal(gp_merkle_verify_inclusion(t->leaves[i], i, n, proof, count - 1,
-                                                            t->roots[n]), GP_EBADSIG);
+                assert_int_equal(
+                    gp_merkle_verify_inclusion(t->leaves[i], i, n, proof, count - 1, t->roots[n]),
+                    GP_EBADSIG);
             memcpy(proof[count], t->roots[n], GP_HASH_LEN);
-            assert_int_equal(gp_merkle_verify_inclusion(t->leaves[i], i, n, proof, count + 1,
-                                                        t->roots[n]), GP_EBADSIG);
+            assert_int_equal(
+                gp_merkle_verify_inclusion(t->leaves[i], i, n, proof, count + 1, t->roots[n]),
+                GP_EBADSIG);
             memcpy(proof[count], t->leaves[i], GP_HASH_LEN);
-            assert_int_equal(gp_merkle_verify_inclusion(t->leaves[i], i, n, proof, count + 1,
-                                                        t->roots[n]), GP_EBADSIG);
+            assert_int_equal(
+                gp_merkle_verify_inclusion(t->leaves[i], i, n, proof, count + 1, t->roots[n]),
+                GP_EBADSIG);
         }
     }
 }
@@ -300,8 +319,8 @@ static void check_altered_consistency(tree *t, const gp_hash *proof, size_t coun
     size_t gcount = 0;
     if (m2 > n2 || n2 > MAXN + 1 || (m2 == m && n2 == n)) return;
     if (gp_merkle_verify_consistency(m2, n2, t->roots[m2], t->roots[n2], proof, count) != 0) return;
-    assert_int_equal(gp_merkle_consistency_proof(genuine, &gcount, m2, n2, gp_merkle_mem_subtree,
-                                                 &t->mem), 0);
+    assert_int_equal(
+        gp_merkle_consistency_proof(genuine, &gcount, m2, n2, gp_merkle_mem_subtree, &t->mem), 0);
     assert_true(same_proof(proof, count, genuine, gcount));
 }
 
@@ -313,8 +332,9 @@ static void test_property_consistency(void **state)
     for (uint64_t n = 1; n <= MAXN; n++) {
         for (uint64_t m = 0; m <= n; m++) {
             t->mem.n = n;
-            assert_int_equal(gp_merkle_consistency_proof(proof, &count, m, n, gp_merkle_mem_subtree,
-                                                         &t->mem), 0);
+            assert_int_equal(
+                gp_merkle_consistency_proof(proof, &count, m, n, gp_merkle_mem_subtree, &t->mem),
+                0);
             t->mem.n = MAXN + 1;
             const unsigned char *r1 = t->roots[m], *r2 = t->roots[n];
             assert_int_equal(gp_merkle_verify_consistency(m, n, r1, r2, proof, count), 0);
@@ -336,8 +356,9 @@ static void test_property_consistency(void **state)
                                  GP_EBADSIG);
             /* Roots of other sizes, and the same proof for other sizes. */
             if (m > 0 && m < n)
-                assert_int_equal(gp_merkle_verify_consistency(m, n, t->roots[m - 1], r2, proof, count),
-                                 GP_EBADSIG);
+                assert_int_equal(
+                    gp_merkle_verify_consistency(m, n, t->roots[m - 1], r2, proof, count),
+                    GP_EBADSIG);
             for (uint64_t d = 1; d <= 3; d++) {
                 check_altered_consistency(t, proof, count, m, n, m + d, n);
                 if (m >= d) check_altered_consistency(t, proof, count, m, n, m - d, n);
@@ -348,7 +369,8 @@ static void test_property_consistency(void **state)
                 assert_int_equal(gp_merkle_verify_consistency(m, n, r1, r2, proof, count - 1),
                                  GP_EBADSIG);
             memcpy(proof[count], r2, GP_HASH_LEN);
-            assert_int_equal(gp_merkle_verify_consistency(m, n, r1, r2, proof, count + 1), GP_EBADSIG);
+            assert_int_equal(gp_merkle_verify_consistency(m, n, r1, r2, proof, count + 1),
+                             GP_EBADSIG);
         }
     }
 }
@@ -375,26 +397,35 @@ static int counting_subtree(void *ctx, unsigned level, uint64_t start, gp_hash o
 
 static void test_logarithmic_reads(void **state)
 {
-    static const uint64_t sizes[] = {1, 2, 3, 1000, 1u << 20, (1u << 20) + 1, 123456789,
-                                     UINT64_C(1) << 40, (UINT64_C(1) << 40) - 1};
+    static const uint64_t sizes[] = {1,
+                                     2,
+                                     3,
+                                     1000,
+                                     1u << 20,
+                                     (1u << 20) + 1,
+                                     123456789,
+                                     UINT64_C(1) << 40,
+                                     (UINT64_C(1) << 40) - 1};
     gp_hash root, proof[GP_MERKLE_MAX_PROOF];
     size_t count;
     for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
         uint64_t n = sizes[s];
         unsigned lg = 1;
-        while ((UINT64_C(1) << lg) < n) lg++;
+        while ((UINT64_C(1) << lg) < n)
+            lg++;
         counting c = {n, 0};
         assert_int_equal(gp_merkle_root(root, n, counting_subtree, &c), 0);
         assert_true(c.calls <= lg + 1);
         uint64_t picks[] = {0, n / 3, n / 2, n - 1};
         for (size_t p = 0; p < 4; p++) {
             c.calls = 0;
-            assert_int_equal(gp_merkle_inclusion_proof(proof, &count, picks[p], n, counting_subtree,
-                                                       &c), 0);
+            assert_int_equal(
+                gp_merkle_inclusion_proof(proof, &count, picks[p], n, counting_subtree, &c), 0);
             assert_true(c.calls <= 3 * (lg + 1));
             c.calls = 0;
-            assert_int_equal(gp_merkle_consistency_proof(proof, &count, picks[p] + 1, n,
-                                                         counting_subtree, &c), 0);
+            assert_int_equal(
+                gp_merkle_consistency_proof(proof, &count, picks[p] + 1, n, counting_subtree, &c),
+                0);
             assert_true(c.calls <= 3 * (lg + 1));
         }
     }

@@ -23,14 +23,14 @@
 static const char example_vkey[] =
     "example.com/foo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k";
 static const char example_text[] = "This is an example message.\n";
-static const char example_sig[] =
-    "\xe2\x80\x94 example.com/foo "
-    "Uw2QOkn8srV1yJGh2VYRlL1Tnagv1YEq6TfXppzi2ONncAlTgK7Ztg1ERYNZXsYjOBH3mFXmRKuwHjG1Yu72IneyaQM=\n";
-static const char example_note[] =
-    "This is an example message.\n"
-    "\n"
-    "\xe2\x80\x94 example.com/foo "
-    "Uw2QOkn8srV1yJGh2VYRlL1Tnagv1YEq6TfXppzi2ONncAlTgK7Ztg1ERYNZXsYjOBH3mFXmRKuwHjG1Yu72IneyaQM=\n";
+static const char example_sig[] = "\xe2\x80\x94 example.com/foo "
+                                  "Uw2QOkn8srV1yJGh2VYRlL1Tnagv1YEq6TfXppzi2ONncAlTgK7Ztg1ERYNZXsYj"
+                                  "OBH3mFXmRKuwHjG1Yu72IneyaQM=\n";
+static const char example_note[] = "This is an example message.\n"
+                                   "\n"
+                                   "\xe2\x80\x94 example.com/foo "
+                                   "Uw2QOkn8srV1yJGh2VYRlL1Tnagv1YEq6TfXppzi2ONncAlTgK7Ztg1ERYNZXsY"
+                                   "jOBH3mFXmRKuwHjG1Yu72IneyaQM=\n";
 
 static int verify_str(const char *note, const gp_note_signer *v)
 {
@@ -175,34 +175,35 @@ static void test_malformed(void **state)
 {
     gp_note_signer v;
     assert_int_equal(gp_note_verifier_parse(&v, example_vkey), 0);
-    const char *b64 =
-        "Uw2QOkn8srV1yJGh2VYRlL1Tnagv1YEq6TfXppzi2ONncAlTgK7Ztg1ERYNZXsYjOBH3mFXmRKuwHjG1Yu72IneyaQM=";
+    const char *b64 = "Uw2QOkn8srV1yJGh2VYRlL1Tnagv1YEq6TfXppzi2ONncAlTgK7Ztg1ERYNZXsYjOBH3mFXmRKuw"
+                      "HjG1Yu72IneyaQM=";
     char buf[512];
     static const struct {
         const char *fmt; /* %s = the example's base64 */
     } cases[] = {
-        {"This is an example message.\n\xe2\x80\x94 example.com/foo %s\n"},       /* no blank line */
-        {"This is an example message.\n\n"},                                     /* no signatures */
-        {"This is an example message.\n\n\xe2\x80\x94 example.com/foo %s"},       /* no final \n */
-        {"This is an example message.\n\n-- example.com/foo %s\n"},               /* not an em dash */
-        {"This is an example message.\n\n\xe2\x80\x94" "example.com/foo %s\n"},      /* no space */
-        {"This is an example message.\n\n\xe2\x80\x94 example.com/foo  %s\n"},    /* two spaces */
-        {"This is an example message.\n\n\xe2\x80\x94 example.com/foo %s \n"},    /* trailing space */
-        {"This is an example message.\n\n\xe2\x80\x94 example.com/foo\n"},        /* no signature */
+        {"This is an example message.\n\xe2\x80\x94 example.com/foo %s\n"}, /* no blank line */
+        {"This is an example message.\n\n"},                                /* no signatures */
+        {"This is an example message.\n\n\xe2\x80\x94 example.com/foo %s"}, /* no final \n */
+        {"This is an example message.\n\n-- example.com/foo %s\n"},         /* not an em dash */
+        {"This is an example message.\n\n\xe2\x80\x94"
+         "example.com/foo %s\n"},                                              /* no space */
+        {"This is an example message.\n\n\xe2\x80\x94 example.com/foo  %s\n"}, /* two spaces */
+        {"This is an example message.\n\n\xe2\x80\x94 example.com/foo %s \n"}, /* trailing space */
+        {"This is an example message.\n\n\xe2\x80\x94 example.com/foo\n"},     /* no signature */
         {"This is an example message.\n\n\xe2\x80\x94 example.com/foo Uw2QOg==\n"}, /* < 5 bytes */
-        {"This is an example message.\n\n\xe2\x80\x94 example.com/foo %s!\n"},    /* bad base64 */
-        {"This is an example message.\n\n\xe2\x80\x94 exa+mple %s\n"},            /* '+' in name */
-        {"This is an example message.\n\n\xe2\x80\x94  %s\n"},                    /* empty name */
-        {"This is an example message.\n\n\xe2\x80\x94 example.com/foo %s\n\n"},   /* blank at end */
-        {"\n\n\xe2\x80\x94 example.com/foo %s\n"},                                /* empty text */
-        {"This is\n\nan example message.\n\n\xe2\x80\x94 example.com/foo %s\n"},  /* blank in text */
-        {"This is an\texample message.\n\n\xe2\x80\x94 example.com/foo %s\n"},    /* control char */
-        {"This is an example message.\r\n\n\xe2\x80\x94 example.com/foo %s\n"},   /* CR */
-        {"This is an \xff example.\n\n\xe2\x80\x94 example.com/foo %s\n"},        /* not UTF-8 */
-        {"This is an \xc0\xaf example.\n\n\xe2\x80\x94 example.com/foo %s\n"},    /* overlong */
+        {"This is an example message.\n\n\xe2\x80\x94 example.com/foo %s!\n"},      /* bad base64 */
+        {"This is an example message.\n\n\xe2\x80\x94 exa+mple %s\n"},           /* '+' in name */
+        {"This is an example message.\n\n\xe2\x80\x94  %s\n"},                   /* empty name */
+        {"This is an example message.\n\n\xe2\x80\x94 example.com/foo %s\n\n"},  /* blank at end */
+        {"\n\n\xe2\x80\x94 example.com/foo %s\n"},                               /* empty text */
+        {"This is\n\nan example message.\n\n\xe2\x80\x94 example.com/foo %s\n"}, /* blank in text */
+        {"This is an\texample message.\n\n\xe2\x80\x94 example.com/foo %s\n"},   /* control char */
+        {"This is an example message.\r\n\n\xe2\x80\x94 example.com/foo %s\n"},  /* CR */
+        {"This is an \xff example.\n\n\xe2\x80\x94 example.com/foo %s\n"},       /* not UTF-8 */
+        {"This is an \xc0\xaf example.\n\n\xe2\x80\x94 example.com/foo %s\n"},   /* overlong */
         {"This is an \xed\xa0\x80 example.\n\n\xe2\x80\x94 example.com/foo %s\n"}, /* surrogate */
         {"This is an example message.\n\n\xe2\x80\x94 example.com/foo %s\ngarbage\n"},
-        {"This is an example message.\n\n\xe2\x80\x94 ex\xc2\xa0mple %s\n"},      /* NBSP in name */
+        {"This is an example message.\n\n\xe2\x80\x94 ex\xc2\xa0mple %s\n"}, /* NBSP in name */
         {""},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -224,7 +225,8 @@ static void test_malformed(void **state)
     char *big = malloc(cap);
     assert_non_null(big);
     strcpy(big, example_note);
-    for (int i = 0; i < 99; i++) strcat(big, line);
+    for (int i = 0; i < 99; i++)
+        strcat(big, line);
     assert_int_equal(verify_str(big, &v), 0);
     strcat(big, line);
     assert_int_equal(verify_str(big, &v), GP_EINVALID);
@@ -265,8 +267,12 @@ static void test_sign_round_trip(void **state)
     assert_null(t.sk);
     /* RFC 8032 test 1: the seed gives the known public key. */
     unsigned char seed[32], pk[32];
-    assert_int_equal(gp_unhex(seed, 32, "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60", 64), 0);
-    assert_int_equal(gp_unhex(pk, 32, "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a", 64), 0);
+    assert_int_equal(
+        gp_unhex(seed, 32, "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60", 64),
+        0);
+    assert_int_equal(
+        gp_unhex(pk, 32, "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a", 64),
+        0);
     assert_int_equal(gp_note_signer_from_seed(&t, "rfc8032", seed), 0);
     assert_memory_equal(t.pk, pk, 32);
     gp_note_signer_clear(&t);
@@ -283,7 +289,8 @@ static void test_checkpoint(void **state)
     uint64_t size = 0;
     gp_sha256(root, "", 0);
     assert_int_equal(gp_checkpoint_text(&text, "localhost/gpuproof", 0, root), 0);
-    assert_string_equal(text, "localhost/gpuproof\n0\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n");
+    assert_string_equal(text,
+                        "localhost/gpuproof\n0\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n");
     assert_int_equal(gp_checkpoint_parse(&origin, &size, back, text, strlen(text)), 0);
     assert_string_equal(origin, "localhost/gpuproof");
     assert_int_equal(size, 0);
@@ -306,15 +313,15 @@ static void test_checkpoint(void **state)
 
     static const char *bad[] = {
         "o/x\n7\n",
-        "o/x\n7\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=",         /* no final newline */
-        "o/x\n07\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n",      /* leading zero */
+        "o/x\n7\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=",    /* no final newline */
+        "o/x\n07\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n", /* leading zero */
         "o/x\n-7\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n",
         "o/x\n+7\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n",
         "o/x\n7 \n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n",
         "o/x\n\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n",
         "o/x\n18446744073709551616\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n", /* 2^64 */
-        "o/x\n7\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuF==\n",      /* 31 bytes */
-        "o/x\n7\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU\n",       /* unpadded */
+        "o/x\n7\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuF==\n",                    /* 31 bytes */
+        "o/x\n7\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU\n",                     /* unpadded */
         "o/x\n7\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFUAAAA=\n",
         "o x\n7\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n",
         "\n7\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n",
@@ -341,8 +348,10 @@ static void test_checkpoint(void **state)
     assert_int_equal(gp_note_keygen(&wrong, "elsewhere/log"), 0);
     assert_int_equal(gp_checkpoint_text(&text, "localhost/gpuproof", 5, root), 0);
     assert_int_equal(gp_note_sign(&note, text, strlen(text), &wrong), 0);
-    assert_int_equal(gp_checkpoint_open(&origin, &size, back, note, strlen(note), &wrong), GP_EINVALID);
-    assert_int_equal(gp_checkpoint_open(&origin, &size, back, note, strlen(note), &s), GP_ENOTFOUND);
+    assert_int_equal(gp_checkpoint_open(&origin, &size, back, note, strlen(note), &wrong),
+                     GP_EINVALID);
+    assert_int_equal(gp_checkpoint_open(&origin, &size, back, note, strlen(note), &s),
+                     GP_ENOTFOUND);
     free(note);
     free(text);
     gp_note_signer_clear(&s);
@@ -374,11 +383,13 @@ static void test_key_file(void **state)
 
     /* Readable by others: refused, with the fix in the message. */
     assert_int_equal(chmod(path, 0644), 0);
-    assert_int_equal(gp_note_signer_load_or_create(&b, path, "localhost/gpuproof", &created), GP_EINVALID);
+    assert_int_equal(gp_note_signer_load_or_create(&b, path, "localhost/gpuproof", &created),
+                     GP_EINVALID);
     assert_non_null(strstr(gp_error_last(), "chmod 600"));
     assert_null(b.sk);
     assert_int_equal(chmod(path, 0640), 0);
-    assert_int_equal(gp_note_signer_load_or_create(&b, path, "localhost/gpuproof", NULL), GP_EINVALID);
+    assert_int_equal(gp_note_signer_load_or_create(&b, path, "localhost/gpuproof", NULL),
+                     GP_EINVALID);
     assert_int_equal(chmod(path, 0600), 0);
 
     /* A symbolic link is not followed, neither to an existing key nor to a place to create one. */
@@ -398,7 +409,8 @@ static void test_key_file(void **state)
     fputs("short", f);
     fclose(f);
     assert_int_equal(chmod(link_path, 0600), 0);
-    assert_int_equal(gp_note_signer_load_or_create(&b, link_path, "localhost/gpuproof", NULL), GP_EINVALID);
+    assert_int_equal(gp_note_signer_load_or_create(&b, link_path, "localhost/gpuproof", NULL),
+                     GP_EINVALID);
     assert_int_equal(unlink(link_path), 0);
 
     /* A bad name is refused before the file is touched. */
