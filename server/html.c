@@ -246,17 +246,17 @@ void html_vars_free(html_vars *vars)
 #define TMPL_MAX_BYTES (256 * 1024)
 #define TMPL_NAME_MAX 64
 
-typedef struct seg {
+typedef struct tmpl_seg {
     const char *text; /* literal text, or the variable name (NUL-terminated copy) */
     size_t len;
     int kind;         /* 0 literal, 2 {{name}}, 3 {{{name}}} */
-} seg;
+} tmpl_seg;
 
 typedef struct tmpl {
     char name[TMPL_NAME_MAX];
     char *src;   /* the file text; literals point into it */
     char *names; /* variable names, NUL-separated */
-    seg *segs;
+    tmpl_seg *segs;
     size_t nsegs;
 } tmpl;
 
@@ -304,7 +304,7 @@ static int tmpl_parse(tmpl *t, const char *name, const char *text, size_t len)
     snprintf(t->name, sizeof(t->name), "%s", name);
     t->src = malloc(len + 1);
     t->names = malloc(len + 1);
-    t->segs = malloc(cap * sizeof(seg));
+    t->segs = malloc(cap * sizeof(tmpl_seg));
     if (!t->src || !t->names || !t->segs) {
         error = gp_error_setf(GP_ERROR, "out of memory");
         goto done;
@@ -320,7 +320,7 @@ static int tmpl_parse(tmpl *t, const char *name, const char *text, size_t len)
             continue;
         }
         if (t->nsegs + 2 > cap) {
-            seg *n = realloc(t->segs, (cap *= 2) * sizeof(seg));
+            tmpl_seg *n = realloc(t->segs, (cap *= 2) * sizeof(tmpl_seg));
             if (!n) {
                 error = gp_error_setf(GP_ERROR, "out of memory");
                 goto done;
@@ -328,7 +328,7 @@ static int tmpl_parse(tmpl *t, const char *name, const char *text, size_t len)
             t->segs = n;
         }
         if (i > lit)
-            t->segs[t->nsegs++] = (seg){t->src + lit, i - lit, 0};
+            t->segs[t->nsegs++] = (tmpl_seg){t->src + lit, i - lit, 0};
         if (at_end)
             break;
         /* {{name}} or {{{name}}} */
@@ -352,7 +352,7 @@ static int tmpl_parse(tmpl *t, const char *name, const char *text, size_t len)
         }
         memcpy(t->names + noff, t->src + start, nlen);
         t->names[noff + nlen] = '\0';
-        t->segs[t->nsegs++] = (seg){(const char *)(uintptr_t)noff, nlen, braces};
+        t->segs[t->nsegs++] = (tmpl_seg){(const char *)(uintptr_t)noff, nlen, braces};
         noff += nlen + 1;
         i = lit = j + (size_t)braces;
     }
@@ -448,7 +448,7 @@ int html_render(const html_tmpls *t, const char *name, const html_vars *vars, gp
     if (!tp)
         return gp_error_setf(GP_ENOTFOUND, "no template named %s", name);
     for (size_t i = 0; i < tp->nsegs && error == 0; i++) {
-        const seg *sg = &tp->segs[i];
+        const tmpl_seg *sg = &tp->segs[i];
         if (sg->kind == 0) {
             error = gp_buf_add(out, sg->text, sg->len);
             continue;

@@ -72,4 +72,14 @@ void html_tmpls_free(html_tmpls *t);
  * GP_EINVALID for a variable the template uses that vars does not hold. */
 int html_render(const html_tmpls *t, const char *name, const html_vars *vars, gp_buf *out);
 
+/*
+ * Response headers the pages need but pages_handle() (server.h) cannot return; pages.c sets them
+ * per thread on every pages_handle() call, and the HTTP layer adds them to that response:
+ *   pages_location()      the Location of a 303 (NULL when none);
+ *   pages_cache_control() the Cache-Control value (never NULL after a call: "no-cache" for pages,
+ *                         "max-age=60, must-revalidate" for badges, "max-age=300" for static files).
+ */
+const char *pages_location(void);
+const char *pages_cache_control(void);
+
 #endif
