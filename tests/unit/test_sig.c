@@ -115,6 +115,77 @@ static void test_vectors(void **state)
     json_decref(manifest);
 }
 
+/* Every vector through gp_receipt_parse + gp_receipt_verify, the way the CLI and server call them. */
+static void test_receipt_vectors(void **state)
+{
+    (void)state;
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/manifest.json", vectors());
+    json_error_t jerr;
+    json_t *manifest = json_load_file(path, 0, &jerr);
+    assert_non_null(manifest);
+    size_t i, counts[4] = {0};
+    json_t *v;
+    json_array_foreach(json_object_get(manifest, "vectors"), i, v) {
+        const char *file = json_string_value(json_object_get(v, "file"));
+        const char *expect = json_string_value(json_object_get(v, "expect"));
+        size_t len;
+        snprintf(path, sizeof(path), "%s/%s", vectors(), file);
+        char *text = slurp(path, &len);
+        gp_receipt *r = NULL;
+        int rc = gp_receipt_parse(&r, text, len, 0);
+        if (strcmp(expect, "bad_request") == 0) {
+            if (rc != GP_EINVALID) fail_msg("%s: expected malformed, got %d", file, rc);
+            assert_null(r);
+            counts[3]++;
+            free(text);
+            continue;
+        }
+        if (rc != 0) fail_msg("%s: %s", file, gp_error_last());
+
+        /* the signed bytes are the canonical file */
+        const char *base = strrchr(file, '/') + 1;
+        snprintf(path, sizeof(path), "%s/canonical/%.*s.canon", vectors(), (int)(strlen(base) - 5), base);
+        size_t canonlen;
+        char *canon = slurp(path, &canonlen);
+        assert_int_equal(r->signed_len, canonlen);
+        assert_memory_equal(r->signed_bytes, canon, canonlen);
+
+        gp_keylist *keys = NULL;
+        char *keystext = NULL;
+        if (r->signed_) {
+            snprintf(path, sizeof(path), "%s/github/%s.keys", vectors(), r->sig_signer);
+            size_t keyslen;
+            keystext = slurp(path, &keyslen);
+            assert_int_equal(gp_keylist_parse(&keys, keystext, keyslen), 0);
+        } else {
+            assert_int_equal(gp_keylist_parse(&keys, "", 0), 0);
+        }
+        const gp_pubkey *used = NULL;
+        rc = gp_receipt_verify(&used, r, keys);
+        if (strcmp(expect, "valid") == 0) {
+            if (rc != 0) fail_msg("%s: %s", file, gp_error_last());
+            assert_string_equal(used->fingerprint, r->sig_key_fingerprint);
+            counts[0]++;
+        } else if (strcmp(expect, "invalid_signature") == 0) {
+            if (rc != GP_EBADSIG) fail_msg("%s: expected a bad signature, got %d", file, rc);
+            assert_null(used);
+            counts[1]++;
+        } else {
+            assert_string_equal(expect, "unsigned");
+            assert_int_equal(rc, GP_EUNSIGNED);
+            counts[2]++;
+        }
+        gp_keylist_free(keys);
+        free(keystext);
+        free(canon);
+        gp_receipt_free(r);
+        free(text);
+    }
+    assert_true(counts[0] >= 6 && counts[1] >= 6 && counts[2] >= 1 && counts[3] >= 5);
+    json_decref(manifest);
+}
+
 /* ---- keys made here --------------------------------------------------------------------- */
 
 static void put_string(gp_buf *b, const void *s, size_t n)
@@ -437,6 +508,7 @@ int main(void)
     if (sodium_init() < 0) return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_vectors),
+        cmocka_unit_test(test_receipt_vectors),
         cmocka_unit_test(test_generated),
         cmocka_unit_test(test_sshsig_dispatch),
         cmocka_unit_test(test_receipt_struct),
