@@ -86,7 +86,7 @@ int gp_ssh_get_u8(gp_sshbuf *b, unsigned char *out)
 int gp_ssh_get_string(gp_sshbuf *b, const unsigned char **out, size_t *len)
 {
     gp_sshbuf save = *b;
-    uint32_t n;
+    uint32_t n = 0;
     int error;
     if ((error = gp_ssh_get_u32(b, &n)) < 0) return error;
     if (n > b->len) {
