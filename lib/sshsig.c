@@ -7,7 +7,8 @@
  * and nothing may follow the last field. Verification follows OpenSSH's sshsig.c and its
  * ssh-*.c verifiers: the signer's key is found by its exact wire blob, the signature type must fit
  * the key (no "ssh-rsa" SHA-1, no RSA under 2048 bits), and sk- signatures must assert user
- * presence. The crypto is libsodium's Ed25519 and OpenSSL's EVP.
+ * presence. The crypto is libsodium's Ed25519 and OpenSSL's EVP. Signing (file keys, agent keys)
+ * builds the same signed data and checks its own result with the verifier before handing it out.
  */
 #include "sshsig.h"
 #include "buf.h"
@@ -560,6 +561,125 @@ int gp_sshsig_encode(unsigned char **out, size_t *outlen, const unsigned char *p
         return error;
     }
     return detach(&b, out, outlen);
+}
+
+/* ---- signing ----------------------------------------------------------------------------- */
+
+/* Checks a freshly made blob with the verifier, against the one key that made it. */
+static int self_check(const unsigned char *blob, size_t len, const gp_pubkey *pub, const char *ns,
+                      const unsigned char *msg, size_t msglen)
+{
+    gp_keylist one = {(gp_pubkey *)pub, 1};
+    int error = gp_sshsig_verify(NULL, blob, len, ns, msg, msglen, &one);
+    if (error == GP_EBADSIG || error == GP_EINVALID) {
+        char why[256];
+        snprintf(why, sizeof(why), "%s", gp_error_last());
+        return gp_error_setf(GP_EBADSIG, "the new SSHSIG signature does not verify with %s: %s",
+                             pub->fingerprint, why);
+    }
+    return error;
+}
+
+int gp_sshsig_sign_key(unsigned char **blob, size_t *len, const gp_privkey *key, const char *ns,
+                       const unsigned char *msg, size_t msglen)
+{
+    unsigned char *data = NULL, *raw = NULL, *sig = NULL;
+    size_t datalen = 0, rawlen = 0, siglen = 0;
+    const char *sig_type = NULL, *mdname = NULL;
+    EVP_MD_CTX *ctx = NULL;
+    EVP_PKEY_CTX *pctx = NULL;
+    int error;
+
+    *blob = NULL;
+    *len = 0;
+    if ((error = gp_sshsig_signed_data(&data, &datalen, ns, "sha512", msg, msglen)) < 0) goto done;
+    switch (key->pub.type) {
+    case GP_KEY_ED25519:
+        if (!key->ed25519_sk) goto unsupported;
+        if (!(raw = malloc(crypto_sign_BYTES))) goto oom;
+        crypto_sign_detached(raw, NULL, data, datalen, key->ed25519_sk);
+        rawlen = crypto_sign_BYTES;
+        sig_type = "ssh-ed25519";
+        break;
+    case GP_KEY_ECDSA_P256:
+    case GP_KEY_ECDSA_P384:
+    case GP_KEY_ECDSA_P521:
+        mdname = ecdsa_md(key->pub.type);
+        sig_type = gp_keytype_name(key->pub.type);
+        break;
+    case GP_KEY_RSA:
+        mdname = "SHA512";
+        sig_type = "rsa-sha2-512";
+        break;
+    default:
+        goto unsupported;
+    }
+    if (mdname) {
+        if (!key->pkey) goto unsupported;
+        if (!(ctx = EVP_MD_CTX_new()) ||
+            EVP_DigestSignInit_ex(ctx, &pctx, mdname, NULL, NULL, key->pkey, NULL) <= 0 ||
+            (key->pub.type == GP_KEY_RSA &&
+             EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) <= 0) ||
+            EVP_DigestSign(ctx, NULL, &rawlen, data, datalen) <= 0 || !(raw = malloc(rawlen)) ||
+            EVP_DigestSign(ctx, raw, &rawlen, data, datalen) <= 0) {
+            error = gp_error_setf(GP_ERROR, "OpenSSL could not sign with the %s key %s", sig_type,
+                                  key->pub.fingerprint);
+            goto done;
+        }
+    }
+    if ((error = gp_sshsig_ssh_signature(&sig, &siglen, sig_type, raw, rawlen)) < 0 ||
+        (error = gp_sshsig_encode(blob, len, key->pub.blob, key->pub.blob_len, ns, "sha512", sig,
+                                  siglen)) < 0 ||
+        (error = self_check(*blob, *len, &key->pub, ns, msg, msglen)) < 0)
+        goto done;
+    error = 0;
+    goto done;
+unsupported:
+    error =
+        gp_error_setf(GP_EUNSUPPORTED, "cannot make SSHSIG signatures with a %s key file%s",
+                      gp_keytype_name(key->pub.type),
+                      key->pub.type == GP_KEY_SK_ED25519 || key->pub.type == GP_KEY_SK_ECDSA_P256
+                          ? "; security keys sign through ssh-agent: add the key with `ssh-add`"
+                          : "");
+    goto done;
+oom:
+    error = gp_error_setf(GP_ERROR, "out of memory");
+done:
+    if (error < 0) {
+        free(*blob);
+        *blob = NULL;
+        *len = 0;
+    }
+    EVP_MD_CTX_free(ctx);
+    if (raw) OPENSSL_cleanse(raw, rawlen);
+    free(raw);
+    free(sig);
+    free(data);
+    return error;
+}
+
+int gp_sshsig_sign_agent(unsigned char **blob, size_t *len, gp_agent *agent, const gp_pubkey *key,
+                         const char *ns, const unsigned char *msg, size_t msglen)
+{
+    unsigned char *data = NULL, *sig = NULL;
+    size_t datalen = 0, siglen = 0;
+    int error;
+
+    *blob = NULL;
+    *len = 0;
+    if ((error = gp_sshsig_signed_data(&data, &datalen, ns, "sha512", msg, msglen)) < 0 ||
+        (error = gp_agent_sign(&sig, &siglen, agent, key, data, datalen,
+                               key->type == GP_KEY_RSA ? GP_AGENT_RSA_SHA2_512 : 0)) < 0 ||
+        (error = gp_sshsig_encode(blob, len, key->blob, key->blob_len, ns, "sha512", sig, siglen)) <
+            0 ||
+        (error = self_check(*blob, *len, key, ns, msg, msglen)) < 0) {
+        free(*blob);
+        *blob = NULL;
+        *len = 0;
+    }
+    free(sig);
+    free(data);
+    return error;
 }
 
 /* ---- armor ------------------------------------------------------------------------------- */

@@ -26,7 +26,9 @@
 #ifndef GP_SSHSIG_H
 #define GP_SSHSIG_H
 
+#include "agent.h"
 #include "sshkey.h"
+#include "sshpriv.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -103,6 +105,25 @@ int gp_sshsig_ssh_signature(unsigned char **out, size_t *outlen, const char *sig
 int gp_sshsig_encode(unsigned char **out, size_t *outlen, const unsigned char *pubkey_blob,
                      size_t pubkey_len, const char *ns, const char *hash_alg,
                      const unsigned char *ssh_sig, size_t ssh_sig_len);
+
+/*
+ * Signs msg as an SSHSIG for namespace ns (hash sha512, like ssh-keygen) with a private key loaded
+ * from a file (sshpriv.h): Ed25519 with libsodium, ECDSA over SHA-256/384/512 per curve, RSA as
+ * rsa-sha2-512. The result is verified against the key before it is returned. *blob: caller frees.
+ * GP_EUNSUPPORTED for a key type that cannot sign here, errors of the lower layers passed up.
+ */
+int gp_sshsig_sign_key(unsigned char **blob, size_t *len, const gp_privkey *key, const char *ns,
+                       const unsigned char *msg, size_t msglen);
+
+/*
+ * The same with a key held by an ssh-agent (agent.h): passphrase-protected and agent-only keys,
+ * and the FIDO sk- keys (the agent asks the authenticator, the user touches it). RSA keys are
+ * asked for rsa-sha2-512. The agent's answer is verified against `key` before it is returned:
+ * GP_EBADSIG when it does not verify (e.g. a security key signature without user presence).
+ * Agent errors (GP_ENOTFOUND: the agent refused; GP_EUNAVAILABLE) are passed up.
+ */
+int gp_sshsig_sign_agent(unsigned char **blob, size_t *len, gp_agent *agent, const gp_pubkey *key,
+                         const char *ns, const unsigned char *msg, size_t msglen);
 
 /* The armored text of a blob, exactly as ssh-keygen writes it (NUL-terminated). Caller frees. */
 int gp_sshsig_armor(char **out, const unsigned char *blob, size_t len);

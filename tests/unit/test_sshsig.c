@@ -18,7 +18,9 @@
 
 #include "buf.h"
 #include "error.h"
+#include "agent.h"
 #include "sshkey.h"
+#include "sshpriv.h"
 #include "sshsig.h"
 #include "util.h"
 
@@ -28,8 +30,10 @@
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static const char *const fixture_keys[] = {"ed25519",  "ecdsa256", "ecdsa384",
@@ -990,15 +994,177 @@ static void test_sk_ecdsa(void **state)
     sk_case(true);
 }
 
+/* ---- signing with key files and through ssh-agent ------------------------------------------- */
+
+static const struct {
+    const char *type;
+    int bits;
+} sign_cases[] = {{"ed25519", 0}, {"ecdsa", 256}, {"ecdsa", 384}, {"ecdsa", 521}, {"rsa", 2048}};
+#define NSIGN (sizeof(sign_cases) / sizeof(sign_cases[0]))
+
+static void make_key(const char *dir, size_t i)
+{
+    char bits[16] = "";
+    if (sign_cases[i].bits) snprintf(bits, sizeof(bits), "-b %d", sign_cases[i].bits);
+    assert_int_equal(
+        sh("ssh-keygen -q -t %s %s -N '' -C signer -f '%s/s%zu' </dev/null >/dev/null 2>&1",
+           sign_cases[i].type, bits, dir, i),
+        0);
+}
+
+static char *pub_line(const char *dir, size_t i)
+{
+    char *p = path_of("%s/s%zu.pub", dir, i), *t = slurp(p, NULL), *sp;
+    free(p);
+    sp = strchr(t, ' ');
+    sp = sp ? strchr(sp + 1, ' ') : NULL;
+    if (sp) *sp = '\0';
+    t[strcspn(t, "\n")] = '\0';
+    return t;
+}
+
+static void test_sign_key_file(void **state)
+{
+    unsigned char msg[64];
+    char *dir;
+    if (!have_ssh_keygen()) skip();
+    dir = make_tmpdir();
+    randombytes_buf(msg, sizeof(msg));
+    for (size_t i = 0; i < NSIGN; i++) {
+        char *key = path_of("%s/s%zu", dir, i), *line;
+        gp_privkey *pk = NULL;
+        gp_keylist *keys;
+        gp_sshsig *s = NULL;
+        unsigned char *blob = NULL;
+        size_t len = 0;
+        const gp_pubkey *used = NULL;
+
+        make_key(dir, i);
+        if (gp_privkey_load(&pk, key) != 0) fail_msg("load %s: %s", key, gp_error_last());
+        if (gp_sshsig_sign_key(&blob, &len, pk, GP_SSHSIG_NAMESPACE, msg, sizeof(msg)) != 0)
+            fail_msg("sign %s: %s", sign_cases[i].type, gp_error_last());
+        line = pub_line(dir, i);
+        keys = keys_from_text(line);
+        assert_int_equal(
+            gp_sshsig_verify(&used, blob, len, GP_SSHSIG_NAMESPACE, msg, sizeof(msg), keys), 0);
+        assert_int_equal(gp_sshsig_parse(&s, blob, len), 0);
+        assert_string_equal(s->hash_alg, "sha512");
+        assert_string_equal(s->sig_type, sign_cases[i].bits == 2048
+                                             ? "rsa-sha2-512"
+                                             : gp_keytype_name(pk->pub.type));
+        ssh_keygen_accepts(dir, line, blob, len, msg, sizeof(msg));
+        gp_sshsig_free(s);
+        gp_keylist_free(keys);
+        gp_privkey_free(pk);
+        free(blob);
+        free(line);
+        free(key);
+    }
+    rm_tmpdir(dir);
+}
+
+static pid_t
+    agent_pid; /* the ssh-agent this test started; stopped by the teardown even on failure */
+
+static int stop_agent(void **state)
+{
+    if (agent_pid > 0) {
+        kill(agent_pid, SIGTERM);
+        agent_pid = 0;
+    }
+    return 0;
+}
+
+static void test_sign_agent(void **state)
+{
+    unsigned char msg[64];
+    char *dir, *sock, *cmd, out[512] = "";
+    FILE *p;
+    gp_agent *agent = NULL;
+    gp_keylist *held = NULL;
+
+    if (sh("command -v ssh-agent >/dev/null 2>&1 && command -v ssh-add >/dev/null 2>&1") != 0 ||
+        !have_ssh_keygen())
+        skip();
+    dir = make_tmpdir();
+    sock = path_of("%s/agent.sock", dir);
+    cmd = path_of("ssh-agent -s -a '%s'", sock);
+    assert_non_null(p = popen(cmd, "r"));
+    while (fgets(out, sizeof(out), p)) {
+        char *at = strstr(out, "SSH_AGENT_PID=");
+        if (at) agent_pid = (pid_t)atoi(at + 14);
+    }
+    pclose(p);
+    assert_true(agent_pid > 0);
+    randombytes_buf(msg, sizeof(msg));
+    for (size_t i = 0; i < NSIGN; i++) {
+        make_key(dir, i);
+        assert_int_equal(
+            sh("SSH_AUTH_SOCK='%s' ssh-add -q '%s/s%zu' </dev/null >/dev/null 2>&1", sock, dir, i),
+            0);
+    }
+    assert_int_equal(gp_agent_open(&agent, sock, 0), 0);
+    assert_int_equal(gp_agent_list(&held, NULL, agent), 0);
+    assert_int_equal(held->n, NSIGN);
+    for (size_t i = 0; i < held->n; i++) {
+        unsigned char *blob = NULL;
+        size_t len = 0;
+        char *line = NULL;
+        const gp_pubkey *used = NULL;
+        if (gp_sshsig_sign_agent(&blob, &len, agent, &held->keys[i], GP_SSHSIG_NAMESPACE, msg,
+                                 sizeof(msg)) != 0)
+            fail_msg("agent sign %s: %s", gp_keytype_name(held->keys[i].type), gp_error_last());
+        assert_int_equal(
+            gp_sshsig_verify(&used, blob, len, GP_SSHSIG_NAMESPACE, msg, sizeof(msg), held), 0);
+        assert_ptr_equal(used, &held->keys[i]);
+        assert_int_equal(gp_pubkey_to_line(&line, &held->keys[i]), 0);
+        ssh_keygen_accepts(dir, line, blob, len, msg, sizeof(msg));
+        free(line);
+        free(blob);
+    }
+    /* a key the agent does not hold */
+    {
+        unsigned char pk[32], skey[64], *blob = (unsigned char *)1;
+        size_t len = 1;
+        gp_buf b = GP_BUF_INIT(0);
+        gp_pubkey other;
+        crypto_sign_keypair(pk, skey);
+        w_cstr(&b, "ssh-ed25519");
+        w_str(&b, pk, sizeof(pk));
+        assert_int_equal(gp_pubkey_from_blob(&other, (unsigned char *)b.ptr, b.len), 0);
+        assert_int_equal(
+            gp_sshsig_sign_agent(&blob, &len, agent, &other, GP_SSHSIG_NAMESPACE, msg, sizeof(msg)),
+            GP_ENOTFOUND);
+        assert_null(blob);
+        assert_int_equal(len, 0);
+        gp_pubkey_clear(&other);
+        gp_buf_free(&b);
+    }
+    gp_keylist_free(held);
+    gp_agent_close(agent);
+    stop_agent(NULL);
+    free(cmd);
+    free(sock);
+    rm_tmpdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_fixtures_verify),     cmocka_unit_test(test_fixture_refusals),
-        cmocka_unit_test(test_armor_roundtrip),     cmocka_unit_test(test_dearmor_refusals),
-        cmocka_unit_test(test_malformed),           cmocka_unit_test(test_every_byte_flip_fails),
-        cmocka_unit_test(test_fresh_ssh_keygen),    cmocka_unit_test(test_encoder_ed25519_interop),
-        cmocka_unit_test(test_encoder_pem_interop), cmocka_unit_test(test_rsa_sha1_refused),
-        cmocka_unit_test(test_sk_ed25519),          cmocka_unit_test(test_sk_ecdsa),
+        cmocka_unit_test(test_fixtures_verify),
+        cmocka_unit_test(test_fixture_refusals),
+        cmocka_unit_test(test_armor_roundtrip),
+        cmocka_unit_test(test_dearmor_refusals),
+        cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_every_byte_flip_fails),
+        cmocka_unit_test(test_fresh_ssh_keygen),
+        cmocka_unit_test(test_encoder_ed25519_interop),
+        cmocka_unit_test(test_encoder_pem_interop),
+        cmocka_unit_test(test_rsa_sha1_refused),
+        cmocka_unit_test(test_sk_ed25519),
+        cmocka_unit_test(test_sk_ecdsa),
+        cmocka_unit_test(test_sign_key_file),
+        cmocka_unit_test_teardown(test_sign_agent, stop_agent),
     };
     if (sodium_init() < 0) return 1;
     return cmocka_run_group_tests(tests, NULL, NULL);
