@@ -156,14 +156,14 @@ static void hb_value(hb *h, const json_t *v)
         snprintf(num, sizeof(num), "%lld", (long long)json_integer_value(v));
         hb_raw(h, num);
     } else if (json_is_real(v)) {
-        snprintf(num, sizeof(num), "%g", json_real_value(v));
+        snprintf(num, sizeof(num), "%.15g", json_real_value(v));
         hb_raw(h, num);
     } else if (json_is_true(v)) {
         hb_raw(h, "yes");
     } else if (json_is_false(v)) {
         hb_raw(h, "no");
     } else if (v && !json_is_null(v)) {
-        char *d = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+        char *d = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
         hb_esc(h, d);
         free(d);
     } else {
@@ -674,6 +674,8 @@ static json_t *load_raw(srv *s, const char *id)
     if (!id || srv_receipt_raw(s, id, &raw, &len) < 0)
         return NULL;
     if (len <= RAW_RECEIPT_LIMIT)
+        doc = json_loadb(raw, len, JSON_ALLOW_NUL, &jerr);
+    if (!doc && len <= RAW_RECEIPT_LIMIT) /* integers past 64 bits: read them as doubles */
         doc = json_loadb(raw, len, JSON_DECODE_INT_AS_REAL | JSON_ALLOW_NUL, &jerr);
     free(raw);
     return doc;
