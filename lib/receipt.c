@@ -368,7 +368,7 @@ int gp_github_repo_from_url(char *out, size_t outlen, const char *url)
     size_t olen = (size_t)(slash - rest);
     const char *name = slash + 1;
     size_t nlen = strlen(name);
-    if (nlen > 4 && strcmp(name + nlen - 4, ".git") == 0) nlen -= 4;
+    if (nlen >= 4 && strcmp(name + nlen - 4, ".git") == 0) nlen -= 4;
     char owner[40];
     if (olen == 0 || olen >= sizeof(owner)) return gp_error_setf(GP_ENOTFOUND, "not a GitHub repository URL: bad owner");
     memcpy(owner, rest, olen);
