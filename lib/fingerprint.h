@@ -5,6 +5,23 @@
  * separators=(",", ":")) over the tracked files that `git ls-files <paths...>` lists, contents from
  * the working tree (tracked files missing from the working tree are left out), or from a commit's
  * tree (for a clean tree the two agree; servers recompute from bare mirrors).
+ *
+ * paths: plain names relative to the repository top (for the working tree: relative to repo_dir
+ * when it is a subdirectory, as `git ls-files` run there); a file matches when its path equals a
+ * name or lies under it ("src" selects "src/a.py", not "srcx.py"); "." selects everything;
+ * a trailing "/" and a leading "./" are ignored; absolute paths, "..", "." segments and "//" are
+ * GP_EINVALID, as is npaths == 0. No pathspec magic or globbing.
+ * Names go into the JSON escaped as Python's json.dumps does (ensure_ascii); a name that is not
+ * UTF-8 is GP_EINVALID. Working tree: files are read through symlinks (as Python's open());
+ * missing files and non-files (submodules, links to directories) are left out. Commit: symlinks
+ * are resolved inside the tree; links leaving the tree and submodules are left out.
+ *
+ * Both functions call git_libgit2_init() and git_libgit2_shutdown() themselves (reference
+ * counted): callers need not. A long-running program may hold its own git_libgit2_init() to keep
+ * libgit2's global state alive between calls. libgit2 refuses repositories owned by another user
+ * (safe.directory); a server reading mirrors it does not own must relax that itself
+ * (git_libgit2_opts(GIT_OPT_SET_OWNER_VALIDATION, 0)). The working tree is hashed on up to 8
+ * threads (one per online CPU, at least 32 files each); both functions are thread-safe.
  */
 #ifndef GP_FINGERPRINT_H
 #define GP_FINGERPRINT_H
@@ -18,12 +35,14 @@ typedef struct gp_fingerprint {
     size_t file_count;
 } gp_fingerprint;
 
-/* From the working tree of the repository containing `repo_dir`. */
+/* From the working tree of the repository containing `repo_dir` (NULL = "."). 0 with *out set;
+ * GP_ENOTFOUND when repo_dir is in no repository, GP_EINVALID for a bare one or bad paths. */
 int gp_fingerprint_workdir(gp_fingerprint *out, const char *repo_dir, const char *const *paths,
                            size_t npaths);
 
-/* From the tree of `commit` (hex, full or abbreviated) in the (bare or not) repository at repo_dir.
- * GP_ENOTFOUND when the commit is not there. */
+/* From the tree of `commit` (hex, full or abbreviated, 4 to 40 digits; not a ref name) in the
+ * (bare or not) repository at repo_dir. GP_ENOTFOUND when the commit is not there (or repo_dir is
+ * no repository), GP_EINVALID for a malformed or ambiguous id or bad paths. */
 int gp_fingerprint_commit(gp_fingerprint *out, const char *repo_dir, const char *commit,
                           const char *const *paths, size_t npaths);
 

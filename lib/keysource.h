@@ -9,6 +9,16 @@
  * Results: 0 with the body; GP_ENOTFOUND when the user does not exist or publishes no key (404,
  * missing file, an empty body); GP_EUNAVAILABLE when the source could not answer (connection
  * refused, timeout, 5xx, 429, body over the limit, garbage that holds no key line): retry later.
+ * GP_EINVALID for an invalid login or template (checked before any I/O).
+ *
+ * "Key line": a line gp_pubkey_parse_line() accepts or finds well-formed but of an unknown type
+ * (GP_EUNSUPPORTED). A 200 whose body is empty or only whitespace is GP_ENOTFOUND; a non-empty
+ * body without any key line (an HTML page from a proxy) is GP_EUNAVAILABLE. Redirects: at most 3,
+ * http(s) only. libcurl is used with CURLOPT_NOSIGNAL, so any thread may fetch.
+ *
+ * libcurl global state: gp_keys_fetch() calls curl_global_init(CURL_GLOBAL_DEFAULT) once per
+ * process (pthread_once) and never cleans it up. Programs need not call it; one that wants it done
+ * before starting threads may call curl_global_init() itself first (it is reference counted).
  */
 #ifndef GP_KEYSOURCE_H
 #define GP_KEYSOURCE_H
@@ -24,10 +34,14 @@ typedef struct gp_keysource {
     size_t max_body;           /* 0 = 256 KiB */
 } gp_keysource;
 
-/* Builds the URL for a login (validated first). Caller frees. */
+/* Builds the URL for a login (validated first; a valid login needs no URL escaping). The
+ * template (NULL = default) must start with https://, http:// or file:// and contain "{user}"
+ * exactly once; GP_EINVALID otherwise. Caller frees *out. */
 int gp_keys_url(char **out, const char *url_template, const char *login);
 
-/* Fetches the .keys text of a login. Caller frees *body. */
+/* Fetches the .keys text of a login (src NULL = all defaults). On success *body is
+ * NUL-terminated, *len its length (without the NUL); caller frees *body. On failure *body is
+ * left untouched. */
 int gp_keys_fetch(char **body, size_t *len, const gp_keysource *src, const char *login);
 
 #endif

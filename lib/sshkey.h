@@ -5,6 +5,11 @@
  * the sk- types) into keys ready for verification, and computes fingerprints exactly as
  * `ssh-keygen -l -E sha256` prints them ("SHA256:" + unpadded base64 of SHA-256(blob)).
  * Unknown key types are GP_EUNSUPPORTED for a single line and skipped by gp_keylist_parse().
+ *
+ * Checks: the blob is consumed exactly and its type string equals the line's; ECDSA names its
+ * curve and holds an uncompressed point on it; RSA mpints are positive and minimal, the modulus
+ * 1024..16384 bits (smaller keys are GP_EINVALID, as in OpenSSH); sk- keys carry a non-empty
+ * application string. Key objects are built with OpenSSL 3's EVP_PKEY_fromdata.
  */
 #ifndef GP_SSHKEY_H
 #define GP_SSHKEY_H
@@ -44,9 +49,12 @@ typedef struct gp_keylist {
 const char *gp_keytype_name(gp_keytype t);
 bool gp_keytype_is_ecdsa(gp_keytype t);
 
-/* Parses one key line. GP_EUNSUPPORTED for an unknown type, GP_EINVALID for a bad one. */
+/* Parses one key line: "TYPE BASE64 [comment]", optionally after an authorized_keys options field.
+ * GP_EUNSUPPORTED for a well-formed line of an unknown type (its blob starts with that type),
+ * GP_EINVALID for anything else that is not a valid key, GP_ETOOBIG for a line over 16 KiB.
+ * On success *out owns its memory: gp_pubkey_clear() it. */
 int gp_pubkey_parse_line(gp_pubkey *out, const char *line, size_t len);
-/* Parses an SSH wire blob (e.g. the public key inside an SSHSIG). */
+/* Parses an SSH wire blob (e.g. the public key inside an SSHSIG); errors as for a line. */
 int gp_pubkey_from_blob(gp_pubkey *out, const unsigned char *blob, size_t len);
 /* Frees what the key owns (not the struct itself). */
 void gp_pubkey_clear(gp_pubkey *k);
@@ -55,12 +63,14 @@ bool gp_pubkey_equal(const gp_pubkey *a, const gp_pubkey *b);
 /* One authorized_keys line "TYPE BASE64" (no comment); caller frees. */
 int gp_pubkey_to_line(char **out, const gp_pubkey *k);
 
-/* Parses every line of a .keys / authorized_keys text; bad or unknown lines are skipped.
- * An empty result is not an error (n == 0). Caller frees with gp_keylist_free(). */
+/* Parses every line of a .keys / authorized_keys text ("\n" or "\r\n"); bad, unknown and repeated
+ * keys are skipped, lines over 16 KiB too, and at most 100 keys are kept (the rest ignored).
+ * An empty result is not an error (n == 0). Caller frees with gp_keylist_free() (NULL is fine). */
 int gp_keylist_parse(gp_keylist **out, const char *text, size_t len);
 void gp_keylist_free(gp_keylist *l);
 
-/* SSH wire-format reading (RFC 4251 §5), shared with the private-key, agent and SSHSIG code. */
+/* SSH wire-format reading (RFC 4251 §5), shared with the private-key, agent and SSHSIG code.
+ * Each returns 0 and advances the buffer, or GP_EINVALID (message set) and leaves it unchanged. */
 typedef struct gp_sshbuf {
     const unsigned char *p;
     size_t len;
