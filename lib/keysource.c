@@ -61,6 +61,7 @@ int gp_keys_url(char **out, const char *url_template, const char *login)
 }
 
 typedef struct {
+    CURL *h;
     gp_buf body;
     bool too_big;
 } fetch_state;
@@ -69,6 +70,10 @@ static size_t on_data(char *data, size_t size, size_t nmemb, void *userp)
 {
     fetch_state *st = userp;
     size_t n = size * nmemb;
+    long status = 0;
+    /* Only a 200's body matters (file: reports 0); an error page of any size is dropped. */
+    if (curl_easy_getinfo(st->h, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK && status != 200 && status != 0)
+        return n;
     if (gp_buf_add(&st->body, data, n) < 0) {
         st->too_big = true;
         return 0; /* less than given: curl aborts the transfer */
@@ -106,7 +111,7 @@ int gp_keys_fetch(char **body, size_t *len, const gp_keysource *src, const char 
     size_t max_body = s->max_body ? s->max_body : 256 * 1024;
     long connect_ms = s->connect_timeout_ms > 0 ? s->connect_timeout_ms : 2000;
     long total_ms = s->timeout_ms > 0 ? s->timeout_ms : 5000;
-    fetch_state st = {GP_BUF_INIT(max_body), false};
+    fetch_state st = {NULL, GP_BUF_INIT(max_body), false};
     char *url = NULL;
     char errbuf[CURL_ERROR_SIZE] = "";
     CURL *h = NULL;
@@ -124,6 +129,7 @@ int gp_keys_fetch(char **body, size_t *len, const gp_keysource *src, const char 
         error = gp_error_setf(GP_ERROR, "libcurl could not create a handle");
         goto done;
     }
+    st.h = h;
     if (curl_easy_setopt(h, CURLOPT_URL, url) != CURLE_OK ||
         curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https,file") != CURLE_OK ||
         curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https") != CURLE_OK ||
@@ -142,7 +148,7 @@ int gp_keys_fetch(char **body, size_t *len, const gp_keysource *src, const char 
     }
     rc = curl_easy_perform(h);
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-    if (rc != CURLE_OK) {
+    if (rc != CURLE_OK && status != 404 && status != 410) {
         if (st.too_big || rc == CURLE_FILESIZE_EXCEEDED)
             error = gp_error_setf(GP_EUNAVAILABLE, "keys of %s from %s: body larger than %zu bytes", login, url,
                                   max_body);
@@ -153,7 +159,7 @@ int gp_keys_fetch(char **body, size_t *len, const gp_keysource *src, const char 
                                   errbuf[0] ? errbuf : curl_easy_strerror(rc));
         goto done;
     }
-    /* file: URLs report status 0 */
+    /* file: URLs report status 0; a 404 / 410 counts even when its page was cut off */
     if (status == 404 || status == 410) {
         error = gp_error_setf(GP_ENOTFOUND, "keys of %s: %s answered %ld (no such user)", login, url, status);
         goto done;

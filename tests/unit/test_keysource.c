@@ -3,7 +3,7 @@
  *
  * The server runs in a thread on 127.0.0.1 (port 0) and answers by login:
  *   ok, redirect (-> ok), nokeys (empty), blank (only newlines), unknowntype (a key line of a
- *   type gpuproof does not use), missing (404), gone (410), down (500), busy (503), limited (429),
+ *   type gpuproof does not use), missing (404), bigmissing (a 404 page over the limit), gone (410), down (500), busy (503), limited (429),
  *   garbage (an HTML page), huge (Content-Length over the limit), stream (no Content-Length,
  *   endless key lines), slow (headers, then a byte every 50 ms), stall (never answers),
  *   loop (redirects to itself), tofile (redirects to file:///etc/passwd).
@@ -105,6 +105,14 @@ static void serve(int fd)
     else if (!strcmp(user, "blank")) respond(fd, 200, NULL, "\n\r\n\n");
     else if (!strcmp(user, "unknowntype")) respond(fd, 200, NULL, KEY_DSS);
     else if (!strcmp(user, "missing")) respond(fd, 404, NULL, "Not Found");
+    else if (!strcmp(user, "bigmissing")) {
+        const char *head = "HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 200000\r\n\r\n";
+        char page[1000];
+        memset(page, 'x', sizeof(page));
+        if (!send_all(fd, head, strlen(head))) return;
+        for (int i = 0; i < 200 && !atomic_load(&srv.stop); i++)
+            if (!send_all(fd, page, sizeof(page))) return;
+    }
     else if (!strcmp(user, "gone")) respond(fd, 410, NULL, "Gone");
     else if (!strcmp(user, "down")) respond(fd, 500, NULL, KEY_ED);
     else if (!strcmp(user, "busy")) respond(fd, 503, NULL, "");
@@ -233,6 +241,7 @@ static void test_http(void **state)
         {"nokeys", GP_ENOTFOUND},
         {"blank", GP_ENOTFOUND},
         {"missing", GP_ENOTFOUND},
+        {"bigmissing", GP_ENOTFOUND}, /* a 404 page larger than the body limit */
         {"gone", GP_ENOTFOUND},
         {"down", GP_EUNAVAILABLE},
         {"busy", GP_EUNAVAILABLE},
