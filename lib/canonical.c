@@ -184,7 +184,8 @@ static bool digits_at(double a, int p, char out[20], int *exp10)
     }
     i = n - 1;
     while (i >= 0 && down[i] == '0') down[i--] = '9';
-    down[i]--; /* dig[0] is never '0' */
+    if (i < 0) return false; /* dig[0] is never '0' */
+    down[i]--;
     if (down[0] == '0') {
         memset(down, '9', (size_t)n);
         ed--;

@@ -94,7 +94,7 @@ static int string_list(const char ***out, size_t *n, const gp_json *v, const cha
     const char **list = NULL;
     if (out && count && !(list = calloc(count, sizeof(*list)))) return gp_error_setf(GP_ERROR, "out of memory");
     for (size_t i = 0; i < count; i++) {
-        const char *s;
+        const char *s = NULL;
         snprintf(name, sizeof(name), "%s[%zu]", field, i);
         if ((error = want_string(&s, gp_json_at(v, i), name)) < 0) {
             free(list);
