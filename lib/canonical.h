@@ -34,8 +34,15 @@ typedef enum {
 
 typedef struct gp_json gp_json;
 
-/* Parses one JSON document of `len` bytes. On success *out is owned by the caller. */
+/*
+ * Parses one JSON document of `len` bytes (need not be NUL-terminated). On success *out is
+ * owned by the caller; on failure *out is NULL and the message says what and at which byte.
+ * The tree does not point into buf. Every node, key and string of the tree lives until
+ * gp_json_free() of its root; the tree is read-only and may be read from several threads.
+ * Strings are valid UTF-8 (no surrogates) and may hold embedded NULs (use the length).
+ */
 int gp_json_parse(gp_json **out, const char *buf, size_t len);
+/* Frees a root returned by gp_json_parse/gp_json_from_jansson; NULL or a borrowed node: no-op. */
 void gp_json_free(gp_json *v);
 
 gp_json_type gp_json_typeof(const gp_json *v);
@@ -73,7 +80,10 @@ int gp_json_canonical(char **out, size_t *len, const gp_json *v, const char *omi
 int gp_json_dump_indent(char **out, size_t *len, const gp_json *v, int indent);
 
 /* Conversions to and from jansson, for code that builds or serves JSON. Integers past int64
- * become jansson reals when converted to jansson; jansson reals become REALs here. */
+ * become jansson reals when converted to jansson (so a round trip through jansson changes the
+ * canonical bytes of such a document: never re-sign or re-hash through it); NULL when out of
+ * memory or an integer is beyond a double. From jansson: integers become INT, reals REAL (with
+ * repr's spelling), keys are sorted, strings must be valid UTF-8, depth <= 512 (GP_EINVALID). */
 json_t *gp_json_to_jansson(const gp_json *v);
 int gp_json_from_jansson(gp_json **out, const json_t *j);
 

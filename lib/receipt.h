@@ -7,7 +7,13 @@
  *   - id: lower-case hex SHA-256 of the canonical bytes of the whole receipt.
  * The struct is read-only for callers; its strings are borrowed from the parsed tree and live as
  * long as the receipt. A receipt with "signature": null (or absent, or an empty value) parses fine
- * with `signed_ == false`; verification then says GP_EUNSIGNED.
+ * with `signed_ == false`; verification then says GP_EUNSIGNED. When unsigned, every sig_* field
+ * is NULL/0 and the signature block's other members are not checked.
+ *
+ * Fields the spec names but does not require are type-checked when present: absent (or, where
+ * the spec allows it, null) leaves the pointer NULL / the number 0. All string fields are free
+ * of embedded NULs. Messages start with the field's path: `tests[3].outcome: expected ...`;
+ * JSON-level refusals start with `invalid JSON at byte N: ...`.
  */
 #ifndef GP_RECEIPT_H
 #define GP_RECEIPT_H
@@ -76,6 +82,7 @@ typedef struct gp_receipt {
     size_t sig_len;
 } gp_receipt;
 
+/* 0 and *out (caller frees with gp_receipt_free) or GP_EINVALID (*out NULL) / GP_ERROR (memory). */
 int gp_receipt_parse(gp_receipt **out, const char *buf, size_t len, unsigned flags);
 void gp_receipt_free(gp_receipt *r);
 
@@ -84,6 +91,8 @@ const char *gp_outcome_name(gp_outcome o);
 /*
  * "owner/name" from a GitHub remote URL (git@github.com:o/n.git, https://github.com/o/n(.git),
  * ssh://git@github.com/o/n.git); writes into out (size >= 256). GP_ENOTFOUND if not GitHub.
+ * ".git" is optional; the case is kept as written (the host compares case-insensitively); any
+ * other host, scheme, user, port, extra path segment, query or trailing slash is GP_ENOTFOUND.
  */
 int gp_github_repo_from_url(char *out, size_t outlen, const char *url);
 
