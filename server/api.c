@@ -1,0 +1,539 @@
+/*
+ * api.c - the JSON documents of the API (api.md), built once here for both the JSON routes and
+ * the pages (server.h's srv_doc_*): receipt summaries, the commit question CI asks, repositories,
+ * their commits (paged with an opaque cursor), signers, the latest receipts and the lookup box.
+ */
+#include "srv.h"
+
+#include <ctype.h>
+#include <inttypes.h>
+#include <microhttpd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LIST_MAX 200
+
+static json_t *col_text(sqlite3_stmt *st, int c)
+{
+    const unsigned char *t = sqlite3_column_text(st, c);
+    json_t *j = t ? json_string((const char *)t) : NULL;
+    return j ? j : json_null();
+}
+
+static json_t *col_json(sqlite3_stmt *st, int c, json_t *fallback)
+{
+    const char *t = (const char *)sqlite3_column_text(st, c);
+    json_t *j = t ? json_loads(t, 0, NULL) : NULL;
+    if (!j) return fallback;
+    json_decref(fallback);
+    return j;
+}
+
+json_t *summary_from_row(srv *s, sqlite3_stmt *st)
+{
+    const char *id = (const char *)sqlite3_column_text(st, 0);
+    const char *status = (const char *)sqlite3_column_text(st, 1);
+    char url[100];
+    snprintf(url, sizeof(url), "/receipts/%s", id);
+    json_t *ledger = json_null();
+    if (sqlite3_column_type(st, 20) != SQLITE_NULL)
+        ledger = json_pack("{s:I, s:s%}", "index", (json_int_t)sqlite3_column_int64(st, 20), "entry",
+                           (const char *)sqlite3_column_blob(st, 21), (size_t)sqlite3_column_bytes(st, 21));
+    return json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:b, s:o, s:o, s:o,"
+                     " s:{s:I, s:I, s:I, s:I}, s:o, s:b, s:o, s:o, s:s}",
+                     "id", id, "status", status, "repo", col_text(st, 2), "commit", col_text(st, 3),
+                     "branch", col_text(st, 4), "signer", col_text(st, 5), "key_fingerprint", col_text(st, 6),
+                     "key_type", col_text(st, 7), "mode", col_text(st, 8), "dirty", sqlite3_column_int(st, 9),
+                     "started_at", col_text(st, 10), "ended_at", col_text(st, 11),
+                     "received_at", col_text(st, 12),
+                     "counts", "passed", (json_int_t)sqlite3_column_int64(st, 13),
+                     "failed", (json_int_t)sqlite3_column_int64(st, 14),
+                     "skipped", (json_int_t)sqlite3_column_int64(st, 15),
+                     "total", (json_int_t)sqlite3_column_int64(st, 16),
+                     "gpus", col_json(st, 17, json_array()),
+                     "validates", !strcmp(status, "verified") && sqlite3_column_int(st, 18),
+                     "reasons", col_json(st, 19, json_array()), "ledger", ledger ? ledger : json_null(),
+                     "url", url);
+}
+
+/* Runs a summary query (bound by the caller) and appends every row to list. Lock held. */
+static int collect(srv *s, sqlite3_stmt *st, json_t *list)
+{
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        json_t *one = summary_from_row(s, st);
+        if (!one) return gp_error_setf(GP_ERROR, "building a receipt summary failed");
+        json_array_append_new(list, one);
+    }
+    return rc == SQLITE_DONE ? 0 : store_fail(s->db, "listing receipts");
+}
+
+static bool lower_hex(char *out, size_t outlen, const char *in, size_t n)
+{
+    if (!in || strlen(in) != n || n + 1 > outlen || !gp_is_hex(in, n)) return false;
+    for (size_t i = 0; i <= n; i++) out[i] = (char)tolower((unsigned char)in[i]);
+    return true;
+}
+
+int srv_doc_receipt(srv *s, const char *id, json_t **out)
+{
+    char lid[65];
+    *out = NULL;
+    if (!lower_hex(lid, sizeof(lid), id, 64))
+        return gp_error_setf(GP_ENOTFOUND, "no receipt has this id (ids are 64 hex digits)");
+    store_lock(s->db);
+    sqlite3_stmt *st = store_stmt(s->db, "SELECT " SUMMARY_COLUMNS SUMMARY_FROM "WHERE r.id = ?");
+    int error = GP_ENOTFOUND;
+    if (!st) {
+        error = GP_ERROR;
+    } else {
+        sqlite3_bind_text(st, 1, lid, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            *out = summary_from_row(s, st);
+            error = *out ? 0 : gp_error_setf(GP_ERROR, "building a receipt summary failed");
+        } else {
+            gp_error_setf(GP_ENOTFOUND, "no receipt with id %s", lid);
+        }
+        store_done(st);
+    }
+    store_unlock(s->db);
+    return error;
+}
+
+int srv_receipt_raw(srv *s, const char *id, char **out, size_t *len)
+{
+    char lid[65];
+    *out = NULL;
+    *len = 0;
+    if (!lower_hex(lid, sizeof(lid), id, 64))
+        return gp_error_setf(GP_ENOTFOUND, "no receipt has this id (ids are 64 hex digits)");
+    store_lock(s->db);
+    sqlite3_stmt *st = store_stmt(s->db, "SELECT raw FROM receipts WHERE id = ?");
+    int error = GP_ENOTFOUND;
+    if (!st) {
+        error = GP_ERROR;
+    } else {
+        sqlite3_bind_text(st, 1, lid, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            int n = sqlite3_column_bytes(st, 0);
+            if ((*out = malloc((size_t)n + 1))) {
+                memcpy(*out, sqlite3_column_blob(st, 0), (size_t)n);
+                (*out)[n] = '\0';
+                *len = (size_t)n;
+                error = 0;
+            } else {
+                error = gp_error_setf(GP_ERROR, "out of memory");
+            }
+        } else {
+            gp_error_setf(GP_ENOTFOUND, "no receipt with id %s", lid);
+        }
+        store_done(st);
+    }
+    store_unlock(s->db);
+    return error;
+}
+
+static int check_repo(const char *repo)
+{
+    if (repo && !repo_name_valid(repo))
+        return gp_error_setf(GP_EINVALID, "repo must be \"owner/name\" as on GitHub");
+    return 0;
+}
+
+int srv_doc_commit(srv *s, const char *sha, const char *repo, json_t **out)
+{
+    char c[65];
+    int error;
+    *out = NULL;
+    if (!lower_hex(c, sizeof(c), sha, 40) && !lower_hex(c, sizeof(c), sha, 64))
+        return gp_error_setf(GP_EINVALID, "a commit is 40 (or 64) hex digits");
+    if ((error = check_repo(repo)) < 0) return error;
+    json_t *receipts = json_array(), *by = json_array();
+    store_lock(s->db);
+    sqlite3_stmt *st = repo ? store_stmt(s->db, "SELECT " SUMMARY_COLUMNS SUMMARY_FROM
+                                                "WHERE r.commit_sha = ? AND r.repo = ? COLLATE NOCASE "
+                                                "ORDER BY r.seq DESC LIMIT 500")
+                            : store_stmt(s->db, "SELECT " SUMMARY_COLUMNS SUMMARY_FROM
+                                                "WHERE r.commit_sha = ? ORDER BY r.seq DESC LIMIT 500");
+    if (!st) {
+        error = GP_ERROR;
+    } else {
+        sqlite3_bind_text(st, 1, c, -1, SQLITE_STATIC);
+        if (repo) sqlite3_bind_text(st, 2, repo, -1, SQLITE_STATIC);
+        error = collect(s, st, receipts);
+        store_done(st);
+    }
+    store_unlock(s->db);
+    if (error < 0) goto fail;
+    size_t i;
+    json_t *r;
+    json_array_foreach(receipts, i, r) {
+        if (!json_is_true(json_object_get(r, "validates"))) continue;
+        const char *who = json_string_value(json_object_get(r, "signer"));
+        size_t k;
+        json_t *e;
+        bool seen = false;
+        json_array_foreach(by, k, e) seen |= !strcmp(json_string_value(e), who);
+        if (!seen) json_array_append_new(by, json_string(who));
+    }
+    /* alphabetical */
+    size_t n = json_array_size(by);
+    for (size_t a = 1; a < n; a++)
+        for (size_t b = a; b > 0 && strcmp(json_string_value(json_array_get(by, b - 1)),
+                                           json_string_value(json_array_get(by, b))) > 0; b--) {
+            json_t *x = json_incref(json_array_get(by, b - 1));
+            json_array_set(by, b - 1, json_array_get(by, b));
+            json_array_set_new(by, b, x);
+        }
+    *out = json_pack("{s:s, s:b, s:o, s:o}", "commit", c, "validated", n > 0, "validated_by", by,
+                     "receipts", receipts);
+    return *out ? 0 : gp_error_setf(GP_ERROR, "building the commit document failed");
+fail:
+    json_decref(receipts);
+    json_decref(by);
+    return error;
+}
+
+/* One commit of a repository: state, who validated, receipts, GPU names, last received. Lock held. */
+static json_t *commit_item(srv *s, const char *repo, const char *commit)
+{
+    sqlite3_stmt *st = store_stmt(s->db, "SELECT status, validates, signer, failed, gpus, received_at "
+                                         "FROM receipts WHERE repo = ? AND commit_sha = ? ORDER BY seq DESC");
+    if (!st) return NULL;
+    sqlite3_bind_text(st, 1, repo, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, commit, -1, SQLITE_STATIC);
+    json_t *by = json_array(), *gpus = json_array(), *last = NULL;
+    bool pending = false, failed = false;
+    json_int_t n = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *status = (const char *)sqlite3_column_text(st, 0);
+        const char *who = (const char *)sqlite3_column_text(st, 2);
+        if (!last) last = col_text(st, 5);
+        n++;
+        if (!strcmp(status, "pending")) pending = true;
+        if (!strcmp(status, "verified") && sqlite3_column_int(st, 3) > 0) failed = true;
+        if (!strcmp(status, "verified") && sqlite3_column_int(st, 1)) {
+            size_t k;
+            json_t *e;
+            bool seen = false;
+            json_array_foreach(by, k, e) seen |= !strcmp(json_string_value(e), who);
+            if (!seen) json_array_append_new(by, json_string(who));
+        }
+        json_t *g = col_json(st, 4, NULL);
+        size_t k;
+        json_t *dev;
+        json_array_foreach(g, k, dev) {
+            const char *name = json_string_value(json_object_get(dev, "name"));
+            if (!name) continue;
+            size_t m;
+            json_t *e;
+            bool seen = false;
+            json_array_foreach(gpus, m, e) seen |= !strcmp(json_string_value(e), name);
+            if (!seen && json_array_size(gpus) < 16) json_array_append_new(gpus, json_string(name));
+        }
+        json_decref(g);
+    }
+    store_done(st);
+    size_t nb = json_array_size(by);
+    for (size_t a = 1; a < nb; a++)
+        for (size_t b = a; b > 0 && strcmp(json_string_value(json_array_get(by, b - 1)),
+                                           json_string_value(json_array_get(by, b))) > 0; b--) {
+            json_t *x = json_incref(json_array_get(by, b - 1));
+            json_array_set(by, b - 1, json_array_get(by, b));
+            json_array_set_new(by, b, x);
+        }
+    const char *state = nb ? "validated" : pending ? "pending" : failed ? "failed" : "not_validated";
+    return json_pack("{s:s, s:s, s:o, s:I, s:o, s:o}", "commit", commit, "state", state, "validated_by", by,
+                     "receipts", n, "gpus", gpus, "last_received_at", last ? last : json_null());
+}
+
+int srv_doc_repos(srv *s, json_t **out)
+{
+    json_t *repos = json_array();
+    int error = 0;
+    *out = NULL;
+    store_lock(s->db);
+    sqlite3_stmt *st = store_stmt(s->db, "SELECT repo, count(DISTINCT commit_sha), count(*), max(seq) FROM receipts "
+                                         "WHERE repo IS NOT NULL GROUP BY repo ORDER BY max(seq) DESC LIMIT 500");
+    if (!st) {
+        error = GP_ERROR;
+    } else {
+        int rc;
+        char **names = NULL;
+        json_int_t *cnt = NULL;
+        size_t n = 0;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            char **nn = realloc(names, (n + 1) * sizeof(*names));
+            json_int_t *nc = realloc(cnt, (n + 1) * 2 * sizeof(*cnt));
+            if (nn) names = nn;
+            if (nc) cnt = nc;
+            if (!nn || !nc) break;
+            names[n] = store_col_strdup(st, 0);
+            cnt[2 * n] = sqlite3_column_int64(st, 1);
+            cnt[2 * n + 1] = sqlite3_column_int64(st, 2);
+            n++;
+        }
+        store_done(st);
+        for (size_t i = 0; i < n; i++) {
+            json_t *latest = json_null();
+            sqlite3_stmt *l = store_stmt(s->db, "SELECT commit_sha FROM receipts WHERE repo = ? ORDER BY seq DESC LIMIT 1");
+            if (l && names[i]) {
+                sqlite3_bind_text(l, 1, names[i], -1, SQLITE_STATIC);
+                if (sqlite3_step(l) == SQLITE_ROW) {
+                    char *c = store_col_strdup(l, 0);
+                    store_done(l);
+                    json_t *item = c ? commit_item(s, names[i], c) : NULL;
+                    if (item) latest = item;
+                    free(c);
+                }
+                store_done(l);
+            }
+            if (names[i])
+                json_array_append_new(repos, json_pack("{s:s, s:I, s:I, s:o}", "repo", names[i], "commits", cnt[2 * i],
+                                                       "receipts", cnt[2 * i + 1], "latest", latest));
+            else
+                json_decref(latest);
+            free(names[i]);
+        }
+        free(names);
+        free(cnt);
+    }
+    store_unlock(s->db);
+    if (error < 0) {
+        json_decref(repos);
+        return error;
+    }
+    *out = json_pack("{s:o}", "repos", repos);
+    return 0;
+}
+
+int srv_doc_repo_commits(srv *s, const char *repo, int limit, const char *cursor, json_t **out)
+{
+    int error;
+    int64_t before = INT64_MAX;
+    *out = NULL;
+    if (!repo || (error = check_repo(repo)) < 0) return repo ? error : gp_error_setf(GP_EINVALID, "no repository");
+    if (limit <= 0) limit = 50;
+    if (limit > LIST_MAX) limit = LIST_MAX;
+    if (cursor && *cursor) {
+        size_t l = strlen(cursor);
+        char *end = NULL;
+        if (l < 2 || l > 17 || cursor[0] != 'c' || !gp_is_hex(cursor + 1, l - 1))
+            return gp_error_setf(GP_EINVALID, "cursor is not one this server gave");
+        before = (int64_t)strtoll(cursor + 1, &end, 16);
+    }
+    json_t *commits = json_array(), *next = json_null();
+    store_lock(s->db);
+    sqlite3_stmt *st = store_stmt(s->db, "SELECT commit_sha, max(seq) AS m FROM receipts WHERE repo = ? "
+                                         "COLLATE NOCASE GROUP BY commit_sha HAVING m < ? ORDER BY m DESC LIMIT ?");
+    char canon_repo[256] = "";
+    if (!st) {
+        error = GP_ERROR;
+    } else {
+        sqlite3_bind_text(st, 1, repo, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, before);
+        sqlite3_bind_int(st, 3, limit + 1);
+        char (*shas)[65] = calloc((size_t)limit + 1, sizeof(*shas));
+        int64_t *seqs = calloc((size_t)limit + 1, sizeof(*seqs));
+        int n = 0;
+        while (shas && seqs && n <= limit && sqlite3_step(st) == SQLITE_ROW) {
+            snprintf(shas[n], 65, "%s", (const char *)sqlite3_column_text(st, 0));
+            seqs[n++] = sqlite3_column_int64(st, 1);
+        }
+        store_done(st);
+        /* the stored spelling of the repository, for the per-commit queries */
+        sqlite3_stmt *rs = store_stmt(s->db, "SELECT repo FROM receipts WHERE repo = ? COLLATE NOCASE LIMIT 1");
+        if (rs) {
+            sqlite3_bind_text(rs, 1, repo, -1, SQLITE_STATIC);
+            if (sqlite3_step(rs) == SQLITE_ROW) snprintf(canon_repo, sizeof(canon_repo), "%s", sqlite3_column_text(rs, 0));
+            store_done(rs);
+        }
+        for (int i = 0; i < n && i < limit; i++) {
+            json_t *item = commit_item(s, canon_repo, shas[i]);
+            if (item) json_array_append_new(commits, item);
+        }
+        if (n > limit) {
+            char c[24];
+            snprintf(c, sizeof(c), "c%" PRIx64, (uint64_t)seqs[limit - 1]);
+            json_decref(next);
+            next = json_string(c);
+        }
+        free(shas);
+        free(seqs);
+        error = 0;
+    }
+    store_unlock(s->db);
+    if (error < 0) {
+        json_decref(commits);
+        json_decref(next);
+        return error;
+    }
+    *out = json_pack("{s:s, s:o, s:o}", "repo", canon_repo[0] ? canon_repo : repo, "commits", commits,
+                     "next_cursor", next);
+    return 0;
+}
+
+static int summaries(srv *s, const char *sql, const char *arg, int limit, json_t **list)
+{
+    *list = json_array();
+    store_lock(s->db);
+    sqlite3_stmt *st = store_stmt(s->db, sql);
+    int error = GP_ERROR;
+    if (st) {
+        int i = 1;
+        if (arg) sqlite3_bind_text(st, i++, arg, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, i, limit);
+        error = collect(s, st, *list);
+        store_done(st);
+    }
+    store_unlock(s->db);
+    if (error < 0) {
+        json_decref(*list);
+        *list = NULL;
+    }
+    return error;
+}
+
+int srv_doc_signer(srv *s, const char *login, json_t **out)
+{
+    json_t *list = NULL;
+    *out = NULL;
+    if (!login || !gp_login_valid(login)) return gp_error_setf(GP_EINVALID, "not a valid GitHub login");
+    int error = summaries(s, "SELECT " SUMMARY_COLUMNS SUMMARY_FROM "WHERE r.signer = ? COLLATE NOCASE "
+                             "ORDER BY r.seq DESC LIMIT ?", login, LIST_MAX, &list);
+    if (error < 0) return error;
+    *out = json_pack("{s:s, s:o}", "signer", login, "receipts", list);
+    return 0;
+}
+
+int srv_doc_latest(srv *s, int limit, json_t **out)
+{
+    json_t *list = NULL;
+    *out = NULL;
+    if (limit <= 0) limit = 20;
+    if (limit > LIST_MAX) limit = LIST_MAX;
+    int error = summaries(s, "SELECT " SUMMARY_COLUMNS SUMMARY_FROM "ORDER BY r.seq DESC LIMIT ?", NULL, limit, &list);
+    if (error < 0) return error;
+    *out = json_pack("{s:o}", "receipts", list);
+    return 0;
+}
+
+int srv_doc_lookup(srv *s, const char *q, json_t **out)
+{
+    json_t *commits = json_array(), *signers = json_array();
+    char p[66], hi[68];
+    size_t n = q ? strlen(q) : 0;
+    *out = NULL;
+    store_lock(s->db);
+    if (n >= 7 && n <= 64 && lower_hex(p, sizeof(p), q, n)) {
+        /* prefix range [p, p + "g") over the lower-case hex column */
+        snprintf(hi, sizeof(hi), "%sg", p);
+        sqlite3_stmt *st = store_stmt(s->db, "SELECT DISTINCT commit_sha FROM receipts WHERE commit_sha >= ? "
+                                             "AND commit_sha < ? ORDER BY commit_sha LIMIT 20");
+        if (st) {
+            sqlite3_bind_text(st, 1, p, -1, SQLITE_STATIC);
+            sqlite3_bind_text(st, 2, hi, -1, SQLITE_STATIC);
+            while (sqlite3_step(st) == SQLITE_ROW) json_array_append_new(commits, col_text(st, 0));
+            store_done(st);
+        }
+    }
+    if (n && gp_login_valid(q)) {
+        char like[48];
+        snprintf(like, sizeof(like), "%s%%", q);
+        sqlite3_stmt *st = store_stmt(s->db, "SELECT DISTINCT signer FROM receipts WHERE signer LIKE ? "
+                                             "ORDER BY signer LIMIT 20");
+        if (st) {
+            sqlite3_bind_text(st, 1, like, -1, SQLITE_STATIC);
+            while (sqlite3_step(st) == SQLITE_ROW) json_array_append_new(signers, col_text(st, 0));
+            store_done(st);
+        }
+    }
+    store_unlock(s->db);
+    *out = json_pack("{s:o, s:o}", "commits", commits, "signers", signers);
+    return 0;
+}
+
+/* ---- routes ------------------------------------------------------------------------------------- */
+
+static void answer(srv_resp *r, int error, json_t *doc)
+{
+    if (error < 0) resp_error(r, error);
+    else resp_json(r, 200, doc);
+}
+
+void api_route(srv *s, srv_route route, const char *path, struct MHD_Connection *c, srv_resp *r)
+{
+    json_t *doc = NULL;
+    char buf[300];
+    int error;
+    switch (route) {
+    case R_RECEIPT: {
+        const char *id = path + strlen("/api/receipts/");
+        error = srv_doc_receipt(s, id, &doc);
+        answer(r, error, doc);
+        return;
+    }
+    case R_RECEIPT_RAW: {
+        const char *id = path + strlen("/api/receipts/");
+        size_t l = strlen(id) - strlen("/raw");
+        char *raw = NULL;
+        size_t len = 0;
+        snprintf(buf, sizeof(buf), "%.*s", (int)(l < 200 ? l : 200), id);
+        if ((error = srv_receipt_raw(s, buf, &raw, &len)) < 0) {
+            resp_error(r, error);
+            return;
+        }
+        resp_text(r, 200, "application/json", raw, len);
+        free(raw);
+        return;
+    }
+    case R_COMMIT:
+        error = srv_doc_commit(s, path + strlen("/api/commits/"),
+                               MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "repo"), &doc);
+        answer(r, error, doc);
+        return;
+    case R_REPOS:
+        error = srv_doc_repos(s, &doc);
+        answer(r, error, doc);
+        return;
+    case R_REPO_COMMITS: {
+        const char *rest = path + strlen("/api/repos/");
+        size_t l = strlen(rest);
+        static const char tail[] = "/commits";
+        if (l <= sizeof(tail) - 1 || strcmp(rest + l - (sizeof(tail) - 1), tail) != 0 || l > 250) {
+            resp_problem(r, 404, "use /api/repos/{owner}/{name}/commits");
+            return;
+        }
+        snprintf(buf, sizeof(buf), "%.*s", (int)(l - (sizeof(tail) - 1)), rest);
+        const char *lim = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "limit");
+        int limit = 50;
+        if (lim) {
+            char *end = NULL;
+            long v = strtol(lim, &end, 10);
+            if (!*lim || *end || v < 1 || v > LIST_MAX) {
+                resp_problem(r, 400, "limit must be a number from 1 to 200");
+                return;
+            }
+            limit = (int)v;
+        }
+        if (!repo_name_valid(buf)) {
+            resp_problem(r, 404, "no such repository path; use /api/repos/{owner}/{name}/commits");
+            return;
+        }
+        error = srv_doc_repo_commits(s, buf, limit, MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "cursor"), &doc);
+        answer(r, error, doc);
+        return;
+    }
+    case R_SIGNER:
+        error = srv_doc_signer(s, path + strlen("/api/signers/"), &doc);
+        answer(r, error, doc);
+        return;
+    default: resp_problem(r, 404, "no such API endpoint");
+    }
+}
+
+const char *srv_web_dir(const srv *s)
+{
+    return s->web_dir;
+}

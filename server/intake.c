@@ -1,0 +1,337 @@
+/*
+ * intake.c - POST /api/receipts (api.md's table), and the verification steps it shares with the
+ * background worker: verify against the signer's keys, evaluate the policy, store the receipt
+ * and its ledger leaf in one transaction.
+ *
+ * Order: parse (400) -> policy acceptance (403) -> same id stored before (200) -> unsigned (422)
+ * -> keys (cached, else fetched; unreachable with nothing cached -> stored pending, 202; the
+ * signer publishes none -> 422) -> signature (422 when no key verifies; a cached key set that
+ * fails is refreshed once first) -> stored verified with its leaf (201). Nothing is stored for
+ * a 4xx; a response is sent only after the transaction that holds the receipt committed.
+ */
+#include "srv.h"
+#include "sig.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+verify_result verify_receipt(srv *s, const gp_receipt *r, char fp[64], char type[48])
+{
+    gp_keylist *keys = NULL;
+    const gp_pubkey *used = NULL;
+    bool fresh = false;
+    verify_result v = V_ERROR;
+    int error = keys_get(s, r->sig_signer, false, &keys, &fresh);
+    if (error == GP_ENOTFOUND) return V_NOKEYS;
+    if (error == GP_EUNAVAILABLE) return V_PENDING;
+    if (error < 0) return V_ERROR;
+    error = gp_receipt_verify(&used, r, keys);
+    if (error < 0 && !fresh && error != GP_EUNSIGNED) {
+        /* The cached set may be stale (a key added since): look once more. */
+        gp_keylist_free(keys);
+        keys = NULL;
+        int e2 = keys_get(s, r->sig_signer, true, &keys, &fresh);
+        if (e2 == GP_EUNAVAILABLE) return V_PENDING;
+        if (e2 == GP_ENOTFOUND) return V_NOKEYS;
+        if (e2 < 0) return V_ERROR;
+        error = gp_receipt_verify(&used, r, keys);
+    }
+    if (error == 0 && used) {
+        snprintf(fp, 64, "%s", used->fingerprint);
+        snprintf(type, 48, "%s", gp_keytype_name(used->type));
+        v = V_VERIFIED;
+    } else {
+        v = V_BADSIG;
+    }
+    gp_keylist_free(keys);
+    return v;
+}
+
+static char *gpus_json(const gp_receipt *r)
+{
+    json_t *list = NULL;
+    if (r->gpus && gp_json_typeof(r->gpus) == GP_JSON_ARRAY) list = gp_json_to_jansson(r->gpus);
+    else if (r->gpu_info) list = json_pack("[o]", gp_json_to_jansson(r->gpu_info));
+    if (!list) list = json_array();
+    char *text = json_dumps(list, JSON_COMPACT | JSON_ENSURE_ASCII);
+    json_decref(list);
+    return text;
+}
+
+static const char *repo_of(const gp_receipt *r, char *buf, size_t len)
+{
+    if (!r->remote_url || gp_github_repo_from_url(buf, len, r->remote_url) < 0) return NULL;
+    return buf;
+}
+
+/* Inserts the receipt row. Lock held, inside a transaction. GP_EEXISTS when the id is there. */
+static int insert_receipt(srv *s, const gp_receipt *r, const char *raw, size_t rawlen, const char *status,
+                          const char *fp, const char *type, const char *verified_at, bool validates,
+                          const char *reasons, int64_t next_attempt_ms)
+{
+    char repobuf[256], now[21];
+    const char *repo = repo_of(r, repobuf, sizeof(repobuf));
+    char *gpus = gpus_json(r);
+    char commit[65];
+    snprintf(commit, sizeof(commit), "%s", r->commit_sha);
+    for (char *c = commit; *c; c++) if (*c >= 'A' && *c <= 'F') *c = (char)(*c - 'A' + 'a');
+    gp_time_format(now, time(NULL));
+    sqlite3_stmt *st = store_stmt(s->db,
+        "INSERT INTO receipts (id, raw, canonical, repo, commit_sha, branch, signer, status, "
+        "key_fingerprint, key_type, mode, dirty, started_at, ended_at, received_at, verified_at, "
+        "passed, failed, skipped, total, gpus, validates, reasons, next_attempt_ms) "
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (id) DO NOTHING");
+    int error = 0;
+    if (!st || !gpus) {
+        free(gpus);
+        return st ? gp_error_setf(GP_ERROR, "out of memory") : GP_ERROR;
+    }
+    int i = 1;
+    sqlite3_bind_text(st, i++, r->id, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(st, i++, raw, (int)rawlen, SQLITE_STATIC);
+    sqlite3_bind_blob(st, i++, r->canonical, (int)r->canonical_len, SQLITE_STATIC);
+    if (repo) sqlite3_bind_text(st, i++, repo, -1, SQLITE_STATIC); else sqlite3_bind_null(st, i++);
+    sqlite3_bind_text(st, i++, commit, -1, SQLITE_STATIC);
+    if (r->branch) sqlite3_bind_text(st, i++, r->branch, -1, SQLITE_STATIC); else sqlite3_bind_null(st, i++);
+    sqlite3_bind_text(st, i++, r->sig_signer, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, i++, status, -1, SQLITE_STATIC);
+    if (fp) sqlite3_bind_text(st, i++, fp, -1, SQLITE_STATIC); else sqlite3_bind_null(st, i++);
+    if (type) sqlite3_bind_text(st, i++, type, -1, SQLITE_STATIC); else sqlite3_bind_null(st, i++);
+    if (r->mode) sqlite3_bind_text(st, i++, r->mode, -1, SQLITE_STATIC); else sqlite3_bind_null(st, i++);
+    sqlite3_bind_int(st, i++, r->dirty);
+    sqlite3_bind_text(st, i++, r->started_at, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, i++, r->ended_at, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, i++, now, -1, SQLITE_STATIC);
+    if (verified_at) sqlite3_bind_text(st, i++, verified_at, -1, SQLITE_STATIC); else sqlite3_bind_null(st, i++);
+    sqlite3_bind_int64(st, i++, (sqlite3_int64)r->passed);
+    sqlite3_bind_int64(st, i++, (sqlite3_int64)r->failed);
+    sqlite3_bind_int64(st, i++, (sqlite3_int64)r->skipped);
+    sqlite3_bind_int64(st, i++, (sqlite3_int64)r->ntests);
+    sqlite3_bind_text(st, i++, gpus, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, i++, validates);
+    sqlite3_bind_text(st, i++, reasons, -1, SQLITE_STATIC);
+    if (next_attempt_ms) sqlite3_bind_int64(st, i++, next_attempt_ms); else sqlite3_bind_null(st, i++);
+    if (sqlite3_step(st) != SQLITE_DONE) error = store_fail(s->db, "storing a receipt");
+    else if (sqlite3_changes(store_db(s->db)) == 0) error = GP_EEXISTS;
+    store_done(st);
+    free(gpus);
+    return error;
+}
+
+/* validates + reasons (JSON text, caller frees) under the current policy. */
+static char *evaluate(srv *s, const gp_receipt *r, bool *validates)
+{
+    char repobuf[256];
+    json_t *reasons = json_array();
+    *validates = policy_evaluate(s->pol, r, repo_of(r, repobuf, sizeof(repobuf)), r->sig_signer,
+                                 s->cfg.mirrors, reasons);
+    char *text = json_dumps(reasons, JSON_COMPACT | JSON_ENSURE_ASCII);
+    json_decref(reasons);
+    return text;
+}
+
+int record_verified(srv *s, const gp_receipt *r, const char *raw, size_t rawlen, const char *fp,
+                    const char *type, bool was_pending, int64_t *index)
+{
+    bool validates = false;
+    char *reasons = evaluate(s, r, &validates), *entry = NULL, repobuf[256], verified_at[21], commit[65];
+    size_t entry_len = 0;
+    int error;
+    if (!reasons) return gp_error_setf(GP_ERROR, "out of memory");
+    snprintf(commit, sizeof(commit), "%s", r->commit_sha);
+    for (char *c = commit; *c; c++) if (*c >= 'A' && *c <= 'F') *c = (char)(*c - 'A' + 'a');
+
+    store_lock(s->db);
+    gp_time_format(verified_at, time(NULL));
+    if ((error = ledger_entry_bytes(&entry, &entry_len, r->id, repo_of(r, repobuf, sizeof(repobuf)), commit,
+                                    r->sig_signer, fp, verified_at)) < 0)
+        goto done;
+    if ((error = store_begin(s->db)) < 0) goto done;
+    if (was_pending) {
+        sqlite3_stmt *st = store_stmt(s->db, "UPDATE receipts SET status = 'verified', key_fingerprint = ?, "
+                                             "key_type = ?, verified_at = ?, validates = ?, reasons = ?, "
+                                             "last_error = NULL, next_attempt_ms = NULL "
+                                             "WHERE id = ? AND status = 'pending'");
+        if (!st) { error = GP_ERROR; goto rollback; }
+        sqlite3_bind_text(st, 1, fp, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, type, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, verified_at, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 4, validates);
+        sqlite3_bind_text(st, 5, reasons, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 6, r->id, -1, SQLITE_STATIC);
+        int rc = sqlite3_step(st);
+        store_done(st);
+        if (rc != SQLITE_DONE) { error = store_fail(s->db, "marking a receipt verified"); goto rollback; }
+        if (sqlite3_changes(store_db(s->db)) == 0) { error = GP_EEXISTS; goto rollback; }
+    } else {
+        error = insert_receipt(s, r, raw, rawlen, "verified", fp, type, verified_at, validates, reasons, 0);
+        if (error < 0) goto rollback;
+    }
+    if ((error = ledger_append_locked(s, r->id, entry, entry_len, index)) < 0) goto rollback;
+    if ((error = store_commit(s->db)) < 0) goto rollback;
+    goto done;
+rollback:
+    store_rollback(s->db);
+done:
+    store_unlock(s->db);
+    if (error == 0) ledger_appended(s);
+    free(entry);
+    free(reasons);
+    return error;
+}
+
+static int record_pending(srv *s, const gp_receipt *r, const char *raw, size_t rawlen)
+{
+    bool validates = false;
+    char *reasons = evaluate(s, r, &validates);
+    if (!reasons) return gp_error_setf(GP_ERROR, "out of memory");
+    store_lock(s->db);
+    /* Not yet verified: it validates nothing until it is. */
+    int error = insert_receipt(s, r, raw, rawlen, "pending", NULL, NULL, NULL, false,
+                               "[\"the signature is not verified yet: the signer's keys could not be fetched\"]",
+                               now_ms() + s->cfg.retry_min_ms);
+    store_unlock(s->db);
+    free(reasons);
+    if (error == 0) worker_wake(s);
+    return error;
+}
+
+static void answer_summary(srv *s, const char *id, int status, srv_resp *resp)
+{
+    json_t *doc = NULL;
+    int error = srv_doc_receipt(s, id, &doc);
+    if (error < 0) {
+        resp_error(resp, error);
+        return;
+    }
+    if (status == 201 || status == 202) snprintf(resp->location, sizeof(resp->location), "/api/receipts/%s", id);
+    resp_json(resp, status, doc);
+}
+
+static bool stored(srv *s, const char *id)
+{
+    store_lock(s->db);
+    sqlite3_stmt *st = store_stmt(s->db, "SELECT 1 FROM receipts WHERE id = ?");
+    bool found = false;
+    if (st) {
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+        found = sqlite3_step(st) == SQLITE_ROW;
+        store_done(st);
+    }
+    store_unlock(s->db);
+    return found;
+}
+
+void intake_post(srv *s, const char *body, size_t len, srv_resp *resp)
+{
+    gp_receipt *r = NULL;
+    char repobuf[256], why[512], fp[64], type[48], msg[512];
+    int error = gp_receipt_parse(&r, body, len, GP_RECEIPT_REQUIRE_COMMIT);
+    if (error < 0) {
+        const char *m = gp_error_last();
+        snprintf(msg, sizeof(msg), "not a valid receipt: %s", *m ? m : "malformed");
+        resp_problem(resp, 400, msg);
+        goto done;
+    }
+    const char *repo = repo_of(r, repobuf, sizeof(repobuf));
+    if (!policy_accepts(s->pol, repo, r->signed_ ? r->sig_signer : NULL, why, sizeof(why))) {
+        resp_problem(resp, 403, why);
+        goto done;
+    }
+    if (stored(s, r->id)) {
+        answer_summary(s, r->id, 200, resp);
+        goto done;
+    }
+    if (!r->signed_) {
+        resp_problem(resp, 422, "the receipt is not signed; sign it (gpuproof-cli sign) with a key "
+                                "your GitHub account publishes");
+        goto done;
+    }
+    int64_t index = -1;
+    switch (verify_receipt(s, r, fp, type)) {
+    case V_VERIFIED:
+        error = record_verified(s, r, body, len, fp, type, false, &index);
+        if (error == 0) answer_summary(s, r->id, 201, resp);
+        else if (error == GP_EEXISTS) answer_summary(s, r->id, 200, resp);
+        else resp_error(resp, error);
+        break;
+    case V_PENDING:
+        error = record_pending(s, r, body, len);
+        if (error == 0) answer_summary(s, r->id, 202, resp);
+        else if (error == GP_EEXISTS) answer_summary(s, r->id, 200, resp);
+        else resp_error(resp, error);
+        break;
+    case V_NOKEYS:
+        snprintf(msg, sizeof(msg), "signer %s publishes no keys: add the signing key to that GitHub "
+                                   "account (Settings, SSH keys)", r->sig_signer);
+        resp_problem(resp, 422, msg);
+        break;
+    case V_BADSIG:
+        snprintf(msg, sizeof(msg), "no key that %s publishes verifies the signature: the receipt was "
+                                   "changed after signing, or signed with a key %s does not publish",
+                                   r->sig_signer, r->sig_signer);
+        resp_problem(resp, 422, msg);
+        break;
+    default:
+        resp_problem(resp, 503, "the receipt could not be verified now; retry later");
+        resp->retry_after = 5;
+    }
+done:
+    gp_receipt_free(r);
+}
+
+/* Recomputes validates/reasons of every verified receipt (the policy changed since they were
+ * stored). Returns the number updated or a negative error. */
+int reevaluate_all(srv *s)
+{
+    int64_t last = 0, done = 0;
+    for (;;) {
+        char *raw[64];
+        size_t len[64];
+        int64_t seq[64];
+        int n = 0;
+        store_lock(s->db);
+        sqlite3_stmt *st = store_stmt(s->db, "SELECT seq, raw FROM receipts WHERE status = 'verified' AND seq > ? "
+                                             "ORDER BY seq LIMIT 64");
+        if (!st) {
+            store_unlock(s->db);
+            return GP_ERROR;
+        }
+        sqlite3_bind_int64(st, 1, last);
+        while (n < 64 && sqlite3_step(st) == SQLITE_ROW) {
+            seq[n] = sqlite3_column_int64(st, 0);
+            len[n] = (size_t)sqlite3_column_bytes(st, 1);
+            if (!(raw[n] = malloc(len[n] + 1))) break;
+            memcpy(raw[n], sqlite3_column_blob(st, 1), len[n]);
+            raw[n][len[n]] = '\0';
+            n++;
+        }
+        store_done(st);
+        store_unlock(s->db);
+        if (n == 0) break;
+        for (int i = 0; i < n; i++) {
+            gp_receipt *r = NULL;
+            last = seq[i];
+            if (gp_receipt_parse(&r, raw[i], len[i], GP_RECEIPT_REQUIRE_COMMIT) == 0) {
+                bool validates = false;
+                char *reasons = evaluate(s, r, &validates);
+                store_lock(s->db);
+                sqlite3_stmt *u = store_stmt(s->db, "UPDATE receipts SET validates = ?, reasons = ? WHERE seq = ?");
+                if (u && reasons) {
+                    sqlite3_bind_int(u, 1, validates);
+                    sqlite3_bind_text(u, 2, reasons, -1, SQLITE_STATIC);
+                    sqlite3_bind_int64(u, 3, seq[i]);
+                    if (sqlite3_step(u) == SQLITE_DONE) done++;
+                    store_done(u);
+                }
+                store_unlock(s->db);
+                free(reasons);
+            }
+            gp_receipt_free(r);
+            free(raw[i]);
+        }
+    }
+    return (int)done;
+}

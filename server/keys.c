@@ -1,0 +1,135 @@
+/*
+ * keys.c - a signer's published SSH keys, cached in SQLite with a TTL (--key-cache-ttl).
+ *
+ * A fresh cache entry answers without a fetch. Otherwise the keys are fetched through the
+ * --github-keys-url template (keysource.h); when the source is unreachable a stale entry is
+ * still used (the keys that verified yesterday are the best answer we have), and only with
+ * nothing cached the caller hears GP_EUNAVAILABLE (the receipt goes pending). "No such user or
+ * no keys" is cached too, so that a flood of receipts for a keyless login does not become a
+ * flood of fetches. A forced refresh (a cached key set that failed to verify) is skipped when
+ * the entry is younger than a few seconds.
+ */
+#include "srv.h"
+#include "keysource.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define MIN_REFRESH_S 5
+
+static int cache_put(srv *s, const char *login, const char *body, size_t len, const char *result)
+{
+    store_lock(s->db);
+    sqlite3_stmt *st = store_stmt(s->db, "INSERT INTO signer_keys (login, body, result, fetched_at) "
+                                         "VALUES (?, ?, ?, ?) ON CONFLICT (login) DO UPDATE SET "
+                                         "body = excluded.body, result = excluded.result, "
+                                         "fetched_at = excluded.fetched_at");
+    int error = 0;
+    if (!st) {
+        error = GP_ERROR;
+    } else {
+        sqlite3_bind_text(st, 1, login, -1, SQLITE_STATIC);
+        if (body) sqlite3_bind_blob(st, 2, body, (int)len, SQLITE_STATIC);
+        else sqlite3_bind_null(st, 2);
+        sqlite3_bind_text(st, 3, result, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 4, (sqlite3_int64)time(NULL));
+        if (sqlite3_step(st) != SQLITE_DONE) error = store_fail(s->db, "caching keys");
+        store_done(st);
+    }
+    store_unlock(s->db);
+    return error;
+}
+
+/* Reads the cache: 0 with *body (may be NULL for notfound), GP_ENOTFOUND when absent. */
+static int cache_get(srv *s, const char *login, char **body, size_t *len, bool *notfound, int64_t *fetched_at)
+{
+    int error = GP_ENOTFOUND;
+    *body = NULL;
+    *len = 0;
+    store_lock(s->db);
+    sqlite3_stmt *st = store_stmt(s->db, "SELECT body, result, fetched_at FROM signer_keys WHERE login = ?");
+    if (!st) {
+        store_unlock(s->db);
+        return GP_ERROR;
+    }
+    sqlite3_bind_text(st, 1, login, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        const void *b = sqlite3_column_blob(st, 0);
+        int n = sqlite3_column_bytes(st, 0);
+        *notfound = strcmp((const char *)sqlite3_column_text(st, 1), "ok") != 0;
+        *fetched_at = sqlite3_column_int64(st, 2);
+        error = 0;
+        if (b && n > 0) {
+            if ((*body = malloc((size_t)n + 1))) {
+                memcpy(*body, b, (size_t)n);
+                (*body)[n] = '\0';
+                *len = (size_t)n;
+            } else {
+                error = gp_error_setf(GP_ERROR, "out of memory");
+            }
+        }
+    }
+    store_done(st);
+    store_unlock(s->db);
+    return error;
+}
+
+static int to_list(const char *body, size_t len, bool notfound, const char *login, gp_keylist **out)
+{
+    if (notfound || !body)
+        return gp_error_setf(GP_ENOTFOUND, "signer %s publishes no keys", login);
+    int error = gp_keylist_parse(out, body, len);
+    if (error < 0) return error;
+    if ((*out)->n == 0) {
+        gp_keylist_free(*out);
+        *out = NULL;
+        return gp_error_setf(GP_ENOTFOUND, "signer %s publishes no keys of a type gpuproof can use", login);
+    }
+    return 0;
+}
+
+int keys_get(srv *s, const char *login, bool force_refresh, gp_keylist **out, bool *fresh)
+{
+    char *cbody = NULL, *fbody = NULL;
+    size_t clen = 0, flen = 0;
+    bool cnotfound = false, cached = false;
+    int64_t fetched_at = 0;
+    int error;
+    *out = NULL;
+    *fresh = false;
+
+    error = cache_get(s, login, &cbody, &clen, &cnotfound, &fetched_at);
+    if (error < 0 && error != GP_ENOTFOUND) goto done;
+    cached = error == 0;
+    int64_t age = (int64_t)time(NULL) - fetched_at;
+    if (cached && ((!force_refresh && age < s->cfg.key_cache_ttl) || (force_refresh && age < MIN_REFRESH_S))) {
+        atomic_fetch_add(&s->metrics.key_fetch[KF_CACHED], 1);
+        error = to_list(cbody, clen, cnotfound, login, out);
+        goto done;
+    }
+    gp_keysource src = {s->cfg.keys_url, s->cfg.key_timeout_ms / 2, s->cfg.key_timeout_ms, 256 * 1024};
+    error = gp_keys_fetch(&fbody, &flen, &src, login);
+    if (error == 0) {
+        atomic_fetch_add(&s->metrics.key_fetch[KF_OK], 1);
+        cache_put(s, login, fbody, flen, "ok");
+        *fresh = true;
+        error = to_list(fbody, flen, false, login, out);
+    } else if (error == GP_ENOTFOUND) {
+        atomic_fetch_add(&s->metrics.key_fetch[KF_NOTFOUND], 1);
+        cache_put(s, login, NULL, 0, "notfound");
+        *fresh = true;
+        error = gp_error_setf(GP_ENOTFOUND, "signer %s publishes no keys", login);
+    } else {
+        atomic_fetch_add(&s->metrics.key_fetch[KF_UNAVAILABLE], 1);
+        if (cached && !force_refresh) {
+            error = to_list(cbody, clen, cnotfound, login, out);
+        } else {
+            error = GP_EUNAVAILABLE;
+        }
+    }
+done:
+    free(cbody);
+    free(fbody);
+    return error;
+}

@@ -1,0 +1,161 @@
+/*
+ * srv.h - what the modules of gpuproof-server share internally (server.h is the smaller contract
+ * with the pages). One srv context per process: configuration, the store, the policy, the ledger
+ * key, the HTTP daemon and the background threads.
+ */
+#ifndef GP_SRV_H
+#define GP_SRV_H
+
+#include "server.h"
+#include "store.h"
+#include "policy.h"
+#include "note.h"
+#include "receipt.h"
+#include "sshkey.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+struct MHD_Connection;
+struct MHD_Daemon;
+
+typedef struct srv_config {
+    char *listen;            /* HOST:PORT */
+    char *db;
+    char *keys_url;
+    char *policy;
+    size_t max_body;
+    unsigned threads;
+    long key_cache_ttl;      /* seconds */
+    char *ledger_key;
+    char *ledger_origin;
+    char *mirrors;
+    char *web_dir;
+    char *migrations_dir;
+    double rate;             /* requests per second per client IP; 0 = unlimited */
+    double burst;
+    long retry_min_ms, retry_max_ms;
+    unsigned conn_limit, per_ip_limit, conn_timeout;
+    long key_timeout_ms;
+} srv_config;
+
+/* Request routes, for metrics and logs. */
+typedef enum {
+    R_POST_RECEIPTS, R_RECEIPT, R_RECEIPT_RAW, R_COMMIT, R_REPOS, R_REPO_COMMITS, R_SIGNER,
+    R_LEDGER, R_HEALTHZ, R_METRICS, R_PAGE, R_API_OTHER, R_COUNT
+} srv_route;
+
+#define SRV_LAT_BUCKETS 12
+
+typedef struct srv_metrics {
+    atomic_ulong req[R_COUNT][600];         /* by route and status */
+    atomic_ulong lat_bucket[SRV_LAT_BUCKETS + 1];
+    atomic_ulong lat_count;
+    atomic_ullong lat_sum_us;
+    atomic_ulong key_fetch[4];              /* ok, notfound, unavailable, cached */
+} srv_metrics;
+
+enum { KF_OK, KF_NOTFOUND, KF_UNAVAILABLE, KF_CACHED };
+
+struct srv {
+    srv_config cfg;
+    store *db;
+    policy *pol;
+    char *policy_digest;
+    gp_note_signer ledger;
+    char *verifier;
+    char web_dir[4096];
+    srv_metrics metrics;
+
+    struct MHD_Daemon *daemon;
+    volatile sig_atomic_t stopping;
+
+    pthread_t worker;
+    bool worker_started;
+    pthread_mutex_t worker_mu;
+    pthread_cond_t worker_cv;
+
+    pthread_t ckpt;
+    bool ckpt_started;
+    pthread_mutex_t ckpt_mu;
+    pthread_cond_t ckpt_cv;
+    bool ckpt_dirty;
+
+    struct ratelimit *rl;
+};
+
+/* A handler's answer. body is owned by the response; ctype is static. */
+typedef struct srv_resp {
+    int status;
+    gp_buf body;
+    const char *ctype;
+    char location[160];
+    int retry_after;
+    const char *allow;
+    const char *cache;  /* Cache-Control or NULL */
+} srv_resp;
+
+/* http.c */
+int http_start(srv *s, char *bound, size_t boundlen);
+void http_stop(srv *s);
+void resp_json(srv_resp *r, int status, json_t *doc);   /* steals doc */
+void resp_problem(srv_resp *r, int status, const char *detail);
+void resp_text(srv_resp *r, int status, const char *ctype, const char *text, size_t len);
+/* Maps a library / store error to a problem response (404, 400, 503 or 500). */
+void resp_error(srv_resp *r, int error);
+
+/* intake.c */
+void intake_post(srv *s, const char *body, size_t len, srv_resp *r);
+
+/* keys.c: the signer's keys, cached with a TTL. 0, GP_ENOTFOUND (publishes none),
+ * GP_EUNAVAILABLE (source down and nothing cached). *fresh tells whether they came from the
+ * source just now. */
+int keys_get(srv *s, const char *login, bool force_refresh, gp_keylist **out, bool *fresh);
+
+/* verify.c: verification outcome for a parsed receipt, shared by intake and worker. */
+typedef enum { V_VERIFIED, V_PENDING, V_BADSIG, V_NOKEYS, V_ERROR } verify_result;
+verify_result verify_receipt(srv *s, const gp_receipt *r, char fp[64], char type[48]);
+/* Stores a verified receipt (insert or pending->verified) with its ledger leaf, in one
+ * transaction. *index receives the leaf index. */
+int record_verified(srv *s, const gp_receipt *r, const char *raw, size_t rawlen, const char *fp,
+                    const char *type, bool was_pending, int64_t *index);
+
+/* worker.c */
+int worker_start(srv *s);
+void worker_wake(srv *s);
+void worker_stop(srv *s);
+
+/* ledger.c */
+int ledger_init(srv *s);
+void ledger_close(srv *s);
+void ledger_appended(srv *s);
+int ledger_append_locked(srv *s, const char *receipt_id, const char *entry, size_t entry_len,
+                         int64_t *index);
+int ledger_entry_bytes(char **out, size_t *len, const char *id, const char *repo,
+                       const char *commit, const char *signer, const char *fp,
+                       const char *verified_at);
+void ledger_route(srv *s, const char *path, const char *query_index, const char *q2,
+                  const char *q3, const char *q4, srv_resp *r);
+int reevaluate_all(srv *s);
+int check_ledger_main(const char *db_path, const char *key_path,
+                      const char *origin, bool quiet);
+
+/* api.c */
+void api_route(srv *s, srv_route route, const char *path, struct MHD_Connection *c, srv_resp *r);
+json_t *summary_from_row(srv *s, sqlite3_stmt *st);
+#define SUMMARY_COLUMNS                                                                        \
+    "r.id, r.status, r.repo, r.commit_sha, r.branch, r.signer, r.key_fingerprint, r.key_type, " \
+    "r.mode, r.dirty, r.started_at, r.ended_at, r.received_at, r.passed, r.failed, r.skipped, "  \
+    "r.total, r.gpus, r.validates, r.reasons, l.idx, l.entry"
+#define SUMMARY_FROM " FROM receipts r LEFT JOIN ledger_leaves l ON l.receipt_id = r.id "
+
+/* metrics */
+void metrics_render(srv *s, gp_buf *out);
+
+/* Current time in milliseconds (CLOCK_REALTIME) and monotonic. */
+int64_t now_ms(void);
+int64_t mono_ms(void);
+
+#endif
