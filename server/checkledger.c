@@ -85,11 +85,21 @@ done:
     store_done(st);
 }
 
+/* The first flagged leaf in [start, end), else start (end - 1 when start is 0 and nothing is
+ * flagged: a root over [0, end) that differs says only that the change is before end). */
+static uint64_t first_flagged(const unsigned char *flagged, uint64_t start, uint64_t end)
+{
+    for (uint64_t i = start; flagged && i < end; i++)
+        if (flagged[i]) return i;
+    return start == 0 && end > 0 ? end - 1 : start;
+}
+
 int check_ledger_main(const char *db_path, const char *key_path, const char *origin, bool quiet)
 {
     store *db = NULL;
     audit a = {-1, 0};
     gp_hash *leaves = NULL;
+    unsigned char *flagged = NULL;
     uint64_t n = 0, cap = 0;
     int error;
     if ((error = store_open_existing(&db, db_path)) < 0) {
@@ -138,7 +148,9 @@ int check_ledger_main(const char *db_path, const char *key_path, const char *ori
         report(&a, (int64_t)n, "verified receipt %s has no leaf in the ledger", sqlite3_column_text(st, 0));
     store_done(st);
 
-    /* stored subtree hashes, level by level, from the leaves */
+    /* stored subtree hashes, level by level, from the leaves; leaves whose own stored hash
+     * differs are flagged so that a differing subtree is reported at its first such leaf */
+    flagged = n ? calloc(n, 1) : NULL;
     gp_merkle_mem mem = {(const gp_hash *)leaves, n};
     st = store_stmt(db, "SELECT level, idx, hash FROM ledger_nodes ORDER BY level, idx");
     while (st && sqlite3_step(st) == SQLITE_ROW) {
@@ -146,12 +158,17 @@ int check_ledger_main(const char *db_path, const char *key_path, const char *ori
         uint64_t idx = (uint64_t)sqlite3_column_int64(st, 1);
         gp_hash h;
         if (level >= 63 || ((idx + 1) << level) > n) {
-            report(&a, (int64_t)(idx << (level < 63 ? level : 0)), "a stored subtree hash (level %u, index %" PRIu64 ") lies beyond the leaves", level, idx);
+            uint64_t start = level < 63 ? idx << level : n;
+            report(&a, (int64_t)(start > n ? start : n), "a stored subtree hash (level %u, index %" PRIu64 ") lies beyond the leaves", level, idx);
             continue;
         }
         if (gp_merkle_mem_subtree(&mem, level, idx, h) < 0 || sqlite3_column_bytes(st, 2) != GP_HASH_LEN ||
-            memcmp(h, sqlite3_column_blob(st, 2), GP_HASH_LEN) != 0)
-            report(&a, (int64_t)(idx << level), "the stored subtree hash (level %u, index %" PRIu64 ") differs from the leaves", level, idx);
+            memcmp(h, sqlite3_column_blob(st, 2), GP_HASH_LEN) != 0) {
+            uint64_t start = idx << level;
+            if (level == 0 && flagged) flagged[idx] = 1;
+            report(&a, (int64_t)first_flagged(flagged, start, (idx + 1) << level),
+                   "the stored subtree hash (level %u, index %" PRIu64 ") differs from the leaves", level, idx);
+        }
     }
     store_done(st);
 
@@ -187,7 +204,8 @@ int check_ledger_main(const char *db_path, const char *key_path, const char *ori
             memcmp(root, sqlite3_column_blob(st, 1), GP_HASH_LEN) != 0) {
             /* the first leaf that differs cannot be known from a root alone; a checkpoint of a smaller
              * size that still matches narrows it down: report its size */
-            report(&a, (int64_t)(size ? size - 1 : 0), "the root of the first %" PRIu64 " leaves differs from the signed checkpoint", size);
+            report(&a, (int64_t)(size ? first_flagged(flagged, 0, size) : 0),
+                   "the root of the first %" PRIu64 " leaves differs from the signed checkpoint", size);
         }
     }
     store_done(st);
@@ -195,6 +213,7 @@ int check_ledger_main(const char *db_path, const char *key_path, const char *ori
     store_unlock(db);
     store_close(db);
     free(leaves);
+    free(flagged);
     if (a.problems) {
         if (a.first >= 0) printf("check-ledger: FAILED: %d difference(s), the first at index %" PRId64 "\n", a.problems, a.first);
         else printf("check-ledger: FAILED: %d difference(s)\n", a.problems);

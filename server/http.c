@@ -282,7 +282,9 @@ static void handle_page(srv *s, struct MHD_Connection *c, const char *url, srv_r
     if (error == 0) {
         r->status = status;
         r->ctype = ctype;
-        if (starts(url, "/static/")) r->cache = "public, max-age=300";
+        const char *loc = pages_location(), *cache = pages_cache_control();
+        if (loc) snprintf(r->location, sizeof(r->location), "%s", loc);
+        r->cache = cache ? cache : "no-cache";
         return;
     }
     if (error == GP_ENOTFOUND) {

@@ -91,7 +91,7 @@ typedef struct srv_resp {
     int status;
     gp_buf body;
     const char *ctype;
-    char location[160];
+    char location[512];
     int retry_after;
     const char *allow;
     const char *cache;  /* Cache-Control or NULL */
