@@ -1,17 +1,23 @@
 #!/usr/bin/python3
 """gpuproof-cli ledger verify against a ledger server written here in Python.
 
-The server below is not gpuproof-server: it is a small, independent implementation of the
-ledger endpoints of ledger.md (Ed25519 from python3-cryptography, C2SP signed notes built by
-hand, RFC 9162 proofs from tests/tools/rfc9162.py), so that each test can make it misbehave in
-one precise way: rewrite history, roll back, fork, rotate its key, serve a bad signature, a
-forged proof, a receipt that is not in the log. The CLI must accept the honest server and exit 1,
-loudly, for each lie, without remembering the lie.
+Part 1: the server is not gpuproof-server but a small, independent implementation of the
+ledger endpoints of ledger.md written here (Ed25519 from python3-cryptography, C2SP signed notes
+built by hand, RFC 9162 proofs from tests/tools/rfc9162.py), so that each case can make it
+misbehave in one precise way: rewrite history, roll back, fork, rotate its key, serve a bad
+signature, a forged proof, a receipt that is not in the log. The CLI must accept the honest
+server and exit 1, loudly, for each lie, without remembering the lie.
+
+Part 2 (when GP_SERVER_BIN is built): the real gpuproof-server with the vector receipts; the CLI
+verifies checkpoints and inclusion, then the database is edited behind the server's back (two
+leaves swapped, the last leaf deleted and another receipt appended in its place) and a client
+holding the earlier checkpoint must notice.
 """
 import base64
 import hashlib
 import json
 import os
+import sqlite3
 import stat
 import subprocess
 import sys
@@ -28,6 +34,7 @@ SRC = os.environ.get("GP_SOURCE_DIR", os.path.join(os.path.dirname(__file__), ".
 CLI = os.environ.get("GP_CLI_BIN", "")
 sys.path.insert(0, os.path.join(SRC, "tests", "tools"))
 import rfc9162  # noqa: E402
+import gpserver  # noqa: E402
 
 EM_DASH = "\u2014"
 
@@ -203,10 +210,19 @@ def main():
     ledger = Ledger()
     server = Server(ledger)
     try:
-        return scenarios(tmp, ledger, server)
+        scenarios(tmp, ledger, server)
+        if gpserver.SERVER_BIN and os.access(gpserver.SERVER_BIN, os.X_OK):
+            real_server(os.path.join(tmp, "real"))
+        else:
+            print("note: GP_SERVER_BIN is not built; the real-server part did not run")
     finally:
         server.close()
         subprocess.run(["rm", "-rf", tmp])
+    if FAILURES:
+        print("FAILED: %s" % ", ".join(FAILURES))
+        return 1
+    print("all ledger CLI checks passed")
+    return 0
 
 
 def scenarios(tmp, ledger, server):
@@ -368,11 +384,104 @@ def scenarios(tmp, ledger, server):
     expect("server down", run(verify), 2)
     expect("state intact at the end", (0 if state_size(state, url) == 21 else 1, "", ""), 0)
 
-    if FAILURES:
-        print("FAILED: %s" % ", ".join(FAILURES))
-        return 1
-    print("all ledger CLI checks passed")
-    return 0
+
+def wait_checkpoint(srv, size):
+    deadline = time.time() + 15 * gpserver.SLOW
+    while time.time() < deadline:
+        st, _, body = srv.request("GET", "/api/ledger/checkpoint")
+        if st == 200 and int(body.decode().split("\n")[1]) >= size:
+            return
+        time.sleep(0.1)
+    FAILURES.append("the server signed no checkpoint of size %d" % size)
+
+
+def real_server(tmp):
+    os.makedirs(tmp)
+    vec = gpserver.Vectors()
+    names = ["alice-ed25519-0-clean", "bob-ecdsa-0-clean", "carol-rsa-0-clean",
+             "dave-ecdsa-0-clean", "erin-rsa-0-clean", "erin-ed25519-1-clean"]
+    items = [vec.by_name(n) for n in names]
+    later = vec.by_name("alice-failed-and-skipped")
+    state = os.path.join(tmp, "state.json")
+    with gpserver.KeyServer() as keys:
+        srv = gpserver.Server(tmp, keys.url, args=["--rate-limit", "0"]).start()
+        try:
+            url = "http://127.0.0.1:%d" % srv.port
+            verify = ["verify", "--server", url, "--state", state]
+            for it in items[:4]:
+                st, _, body = srv.post_receipt(vec.raw(it))
+                if st != 201:
+                    FAILURES.append("real server: POST %s answered %d %s" % (it["file"], st, body))
+                    return
+            wait_checkpoint(srv, 4)
+            expect("real: pinned key", run(verify + ["--key", srv.verifier]), 0, "pinned with --key")
+            expect("real: trust on first use", run(["verify", "--server", url, "--state",
+                                                     os.path.join(tmp, "tofu.json")]), 0, "TRUSTING")
+            for i, it in enumerate(items[:4]):
+                expect("real: receipt %d included" % i, run(verify + ["--receipt", it["receipt_id"]]),
+                       0, "included at index %d" % i)
+            for it in items[4:]:
+                srv.post_receipt(vec.raw(it))
+            wait_checkpoint(srv, 6)
+            expect("real: grown to 6", run(verify), 0, "consistent with the checkpoint of size 4")
+            srv.stop()
+
+            # Two leaves swapped behind the server's back: bob's receipt now claims index 2.
+            db = sqlite3.connect(srv.db)
+            db.executescript("UPDATE ledger_leaves SET idx = -1 WHERE idx = 1;"
+                             "UPDATE ledger_leaves SET idx = 1 WHERE idx = 2;"
+                             "UPDATE ledger_leaves SET idx = 2 WHERE idx = -1;")
+            db.commit()
+            db.close()
+            srv.start()
+            url = "http://127.0.0.1:%d" % srv.port
+            verify = ["verify", "--server", url, "--state", state]
+            # The state is keyed by URL and the port changed: pin the key for the new URL, and
+            # carry the last checkpoint over as a client that kept the same address would have it.
+            with open(state) as f:
+                doc = json.load(f)
+            old = [k for k in doc["servers"] if k != url][0]
+            doc["servers"][url] = doc["servers"].pop(old)
+            with open(state, "w") as f:
+                json.dump(doc, f)
+            expect("real: swapped leaves, inclusion", run(verify + ["--receipt", items[1]["receipt_id"]]),
+                   1, "NOT in the ledger")
+            srv.stop()
+            db = sqlite3.connect(srv.db)
+            db.executescript("UPDATE ledger_leaves SET idx = -1 WHERE idx = 1;"
+                             "UPDATE ledger_leaves SET idx = 1 WHERE idx = 2;"
+                             "UPDATE ledger_leaves SET idx = 2 WHERE idx = -1;"
+                             # the last leaf deleted, with its subtree hashes and checkpoint
+                             "DELETE FROM ledger_leaves WHERE idx = 5;"
+                             "DELETE FROM ledger_nodes WHERE (level = 0 AND idx = 5) OR (level = 1 AND idx = 2);"
+                             "DELETE FROM checkpoints WHERE size = 6;")
+            db.commit()
+            db.close()
+            srv.start()
+            new_url = "http://127.0.0.1:%d" % srv.port
+            with open(state) as f:
+                doc = json.load(f)
+            doc["servers"][new_url] = doc["servers"].pop(url)
+            with open(state, "w") as f:
+                json.dump(doc, f)
+            url = new_url
+            verify = ["verify", "--server", url, "--state", state]
+            wait_checkpoint(srv, 5)
+            expect("real: deleted leaf", run(verify), 1, "shrank")
+            # Another receipt takes the deleted leaf's place: same size, another root.
+            st, _, body = srv.post_receipt(vec.raw(later))
+            wait_checkpoint(srv, 6)
+            expect("real: replaced leaf", run(verify), 1, "NOT consistent")
+            # A client that never saw the old tree is satisfied: only history can tell.
+            expect("real: fresh client", run(["verify", "--server", url, "--state",
+                                              os.path.join(tmp, "fresh.json"), "--key",
+                                              srv.verifier]), 0)
+        finally:
+            if srv.proc:
+                try:
+                    srv.stop()
+                except AssertionError as exc:
+                    FAILURES.append("real server: %s" % exc)
 
 
 if __name__ == "__main__":
