@@ -480,17 +480,17 @@ static void latest_table(hb *h, const json_t *receipts)
               "<th scope=\"col\">Commit</th><th scope=\"col\">Tests</th><th scope=\"col\">Result</th></tr></thead>\n<tbody>\n");
     for (size_t i = 0; i < n; i++) {
         const json_t *r = json_array_get(receipts, i);
-        hb_raw(h, "<tr><td>");
+        hb_raw(h, "<tr><td data-label=\"Received\">");
         hb_time(h, js(r, "received_at"));
-        hb_raw(h, "</td><td>");
+        hb_raw(h, "</td><td data-label=\"Signer\">");
         hb_signer(h, js(r, "signer"));
-        hb_raw(h, "</td><td>");
+        hb_raw(h, "</td><td data-label=\"Repository\">");
         hb_repo(h, js(r, "repo"));
-        hb_raw(h, "</td><td>");
+        hb_raw(h, "</td><td data-label=\"Commit\">");
         hb_commit(h, js(r, "commit"));
-        hb_raw(h, "</td><td>");
+        hb_raw(h, "</td><td data-label=\"Tests\">");
         hb_counts(h, r);
-        hb_raw(h, "</td><td><a class=\"state-link\" href=\"/receipts/");
+        hb_raw(h, "</td><td data-label=\"Result\"><a class=\"state-link\" href=\"/receipts/");
         hb_seg(h, js(r, "id"));
         hb_raw(h, "\">");
         hb_receipt_state(h, r);
@@ -521,15 +521,15 @@ static int page_dashboard(page *p)
             const json_t *r = json_array_get(list, i), *l = json_object_get(r, "latest");
             hb_raw(&rt, "<tr><th scope=\"row\">");
             hb_repo(&rt, js(r, "repo"));
-            hb_raw(&rt, "</th><td>");
+            hb_raw(&rt, "</th><td data-label=\"Latest commit\">");
             hb_commit(&rt, js(l, "commit"));
-            hb_raw(&rt, "</td><td>");
+            hb_raw(&rt, "</td><td data-label=\"State\">");
             hb_state(&rt, js(l, "state"));
-            hb_raw(&rt, "</td><td>");
+            hb_raw(&rt, "</td><td data-label=\"Validated by\">");
             hb_signer_list(&rt, json_object_get(l, "validated_by"));
-            hb_raw(&rt, "</td><td>");
+            hb_raw(&rt, "</td><td data-label=\"GPUs\">");
             hb_gpu_names(&rt, json_object_get(l, "gpus"));
-            hb_raw(&rt, "</td><td>");
+            hb_raw(&rt, "</td><td data-label=\"Last receipt\">");
             hb_time(&rt, js(l, "last_received_at"));
             hb_raw(&rt, "</td></tr>\n");
         }
@@ -584,13 +584,13 @@ static int page_repo(page *p, const char *owner, const char *name, const char *q
         const json_t *c = json_array_get(commits, i);
         hb_raw(&t, "<tr><th scope=\"row\">");
         hb_commit(&t, js(c, "commit"));
-        hb_raw(&t, "</th><td>");
+        hb_raw(&t, "</th><td data-label=\"State\">");
         hb_state(&t, js(c, "state"));
-        hb_raw(&t, "</td><td>");
+        hb_raw(&t, "</td><td data-label=\"Validated by\">");
         hb_signer_list(&t, json_object_get(c, "validated_by"));
-        hb_raw(&t, "</td><td>");
+        hb_raw(&t, "</td><td data-label=\"GPUs\">");
         hb_gpu_names(&t, json_object_get(c, "gpus"));
-        hb_rawf(&t, "</td><td>%lld</td><td>", ji(c, "receipts", 0));
+        hb_rawf(&t, "</td><td data-label=\"Receipts\">%lld</td><td data-label=\"Last receipt\">", ji(c, "receipts", 0));
         hb_time(&t, js(c, "last_received_at"));
         hb_raw(&t, "</td></tr>\n");
     }
@@ -849,7 +849,7 @@ static void hb_card(hb *h, srv *s, const json_t *r, const json_t *raw, bool self
 
     hb_raw(h, "<dl class=\"facts\">\n<div><dt>Signer</dt><dd>");
     hb_signer(h, signer);
-    hb_raw(h, "</dd></div>\n<div><dt>Key</dt><dd>");
+    hb_raw(h, "</dd></div>\n<div class=\"wide\"><dt>Key</dt><dd>");
     if (js(r, "key_fingerprint")) {
         hb_raw(h, "<code class=\"fp\">");
         hb_esc(h, js(r, "key_fingerprint"));
@@ -979,7 +979,7 @@ static int page_commit(page *p, const char *sha, const char *query)
 {
     json_t *doc = NULL;
     html_vars v = HTML_VARS_INIT;
-    hb verdict = HB_INIT, cards = HB_INIT, filter = HB_INIT, alt = HB_INIT;
+    hb verdict = HB_INIT, cards = HB_INIT, filter = HB_INIT, alt = HB_INIT, overview = HB_INIT;
     char repo[256] = "", only[16] = "";
     const char *cls = "none";
     int error;
@@ -996,6 +996,31 @@ static int page_commit(page *p, const char *sha, const char *query)
     commit_verdict(&verdict, doc, &cls);
     const json_t *receipts = json_object_get(doc, "receipts");
     size_t n = json_array_size(receipts);
+    if (n) {
+        hb_raw(&overview, "<div class=\"table-wrap\"><table class=\"latest overview\">\n<caption>Receipts for this commit, "
+                          "newest first</caption>\n<thead><tr><th scope=\"col\">Signer</th><th scope=\"col\">Result</th>"
+                          "<th scope=\"col\">Tests</th><th scope=\"col\">GPUs</th><th scope=\"col\">Received</th>"
+                          "<th scope=\"col\">Details</th></tr></thead>\n<tbody>\n");
+        for (size_t i = 0; i < n; i++) {
+            const json_t *r = json_array_get(receipts, i);
+            hb_raw(&overview, "<tr><td data-label=\"Signer\">");
+            hb_signer(&overview, js(r, "signer"));
+            hb_raw(&overview, "</td><td data-label=\"Result\">");
+            hb_receipt_state(&overview, r);
+            hb_raw(&overview, "</td><td data-label=\"Tests\">");
+            hb_counts(&overview, r);
+            hb_raw(&overview, "</td><td data-label=\"GPUs\">");
+            hb_gpu_names(&overview, json_object_get(r, "gpus"));
+            hb_raw(&overview, "</td><td data-label=\"Received\">");
+            hb_time(&overview, js(r, "received_at"));
+            hb_raw(&overview, "</td><td><a href=\"#r-");
+            hb_seg(&overview, js(r, "id"));
+            hb_raw(&overview, "\">Receipt ");
+            hb_short_id(&overview, js(r, "id"));
+            hb_raw(&overview, "</a></td></tr>\n");
+        }
+        hb_raw(&overview, "</tbody></table></div>\n");
+    }
     for (size_t i = 0; i < n; i++) {
         const json_t *r = json_array_get(receipts, i);
         json_t *raw = load_raw(p->s, js(r, "id"));
@@ -1027,11 +1052,14 @@ static int page_commit(page *p, const char *sha, const char *query)
         hb_raw(&alt, "?repo=");
         hb_seg(&alt, repo);
     }
-    if ((error = verdict.err) < 0 || (error = cards.err) < 0 || (error = filter.err) < 0 || (error = alt.err) < 0)
+    if ((error = verdict.err) < 0 || (error = cards.err) < 0 || (error = filter.err) < 0 || (error = alt.err) < 0 ||
+        (error = overview.err) < 0)
         goto done;
     {
         char title[64];
         snprintf(title, sizeof(title), "Commit %.7s", sha);
+        if ((error = html_vars_html(&v, "overview", &overview.b)) < 0)
+            goto done;
         if ((error = html_vars_text(&v, "sha", sha)) < 0 || (error = html_vars_textf(&v, "short", "%.7s", sha)) < 0 ||
             (error = html_vars_text(&v, "verdict_class", cls)) < 0 ||
             (error = html_vars_html(&v, "verdict", &verdict.b)) < 0 ||
@@ -1048,6 +1076,7 @@ done:
     hb_free(&cards);
     hb_free(&filter);
     hb_free(&alt);
+    hb_free(&overview);
     return error;
 }
 
@@ -1084,19 +1113,22 @@ static int page_receipt(page *p, const char *id, const char *query)
     /* what the receipt says about where it ran, and what it fingerprinted */
     const json_t *e = json_object_get(raw, "environment"), *fp = json_object_get(raw, "fingerprint");
     hb_raw(&env, "<dl class=\"facts\">");
-    static const char *ekeys[] = {"platform", "python_version", "pytest_version", "plugin_version", "tool"};
+    static const struct {
+        const char *key, *label;
+    } ekeys[] = {{"platform", "Platform"}, {"python_version", "Python"}, {"pytest_version", "pytest"},
+                 {"plugin_version", "pytest-gpu-proof"}, {"tool", "Tool"}};
     for (size_t i = 0; i < sizeof(ekeys) / sizeof(ekeys[0]); i++) {
-        const json_t *x = json_object_get(e, ekeys[i]);
+        const json_t *x = json_object_get(e, ekeys[i].key);
         if (!x)
             continue;
         hb_raw(&env, "<div><dt>");
-        hb_esc(&env, ekeys[i]);
+        hb_raw(&env, ekeys[i].label);
         hb_raw(&env, "</dt><dd>");
         hb_value(&env, x);
         hb_raw(&env, "</dd></div>");
     }
     if (json_is_object(fp)) {
-        hb_raw(&env, "<div><dt>Code fingerprint</dt><dd><code class=\"fp\">");
+        hb_raw(&env, "<div class=\"wide\"><dt>Code fingerprint</dt><dd><code class=\"fp\">");
         hb_value(&env, json_object_get(fp, "digest"));
         hb_raw(&env, "</code> (");
         hb_value(&env, json_object_get(fp, "algorithm"));
@@ -1162,17 +1194,17 @@ static int page_signer(page *p, const char *login)
     hb_raw(&keys, "<ul class=\"keys\">");
     for (size_t i = 0; i < n; i++) {
         const json_t *r = json_array_get(receipts, i);
-        hb_raw(&t, "<tr><td>");
+        hb_raw(&t, "<tr><td data-label=\"Received\">");
         hb_time(&t, js(r, "received_at"));
-        hb_raw(&t, "</td><td>");
+        hb_raw(&t, "</td><td data-label=\"Repository\">");
         hb_repo(&t, js(r, "repo"));
-        hb_raw(&t, "</td><td>");
+        hb_raw(&t, "</td><td data-label=\"Commit\">");
         hb_commit(&t, js(r, "commit"));
-        hb_raw(&t, "</td><td>");
+        hb_raw(&t, "</td><td data-label=\"GPUs\">");
         hb_gpu_names(&t, json_object_get(r, "gpus"));
-        hb_raw(&t, "</td><td>");
+        hb_raw(&t, "</td><td data-label=\"Tests\">");
         hb_counts(&t, r);
-        hb_raw(&t, "</td><td><a class=\"state-link\" href=\"/receipts/");
+        hb_raw(&t, "</td><td data-label=\"Result\"><a class=\"state-link\" href=\"/receipts/");
         hb_seg(&t, js(r, "id"));
         hb_raw(&t, "\">");
         hb_receipt_state(&t, r);

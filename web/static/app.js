@@ -101,10 +101,12 @@
       if (document.hidden) { schedule(); return; }
       fetch(src, { headers: { Accept: 'application/json' }, credentials: 'same-origin' })
         .then(function (res) {
+          if (res.status === 404 || res.status === 405) return null; /* no such endpoint here: stay quiet */
           if (!res.ok) throw new Error('HTTP ' + res.status);
           return res.json();
         })
         .then(function (doc) {
+          if (doc === null) return;
           failures = 0;
           var list = (doc && doc.receipts) || [];
           var tbody = box.querySelector('tbody');
