@@ -432,6 +432,47 @@ static void test_jansson(void **state)
     assert_int_equal(gp_json_from_jansson(&w, NULL), GP_EINVALID);
 }
 
+/* floats.txt (gen_floats.py): IEEE bits and Python's repr, for random and boundary doubles. */
+static void test_repr_corpus(void **state)
+{
+    (void)state;
+    const char *src = getenv("GP_SOURCE_DIR");
+    char path[1024], line[128];
+    snprintf(path, sizeof(path), "%s/tests/data/canonical/floats.txt", src && *src ? src : ".");
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        print_error("cannot open %s\n", path);
+        fail();
+    }
+    size_t n = 0;
+    while (fgets(line, sizeof(line), f)) {
+        char want[64], out[32], doc[80], *canon = NULL;
+        unsigned long long bits;
+        double d;
+        size_t len;
+        gp_json *v = NULL;
+        assert_int_equal(sscanf(line, "%llx %63s", &bits, want), 2);
+        memcpy(&d, &bits, sizeof(d));
+        assert_int_equal(gp_json_format_double(out, d), 0);
+        if (strcmp(out, want) != 0) {
+            print_error("%016llx: got %s, Python says %s\n", bits, out, want);
+            fail();
+        }
+        /* Python's spelling reads back as the same double and is its own canonical form */
+        snprintf(doc, sizeof(doc), "[%s]", want);
+        assert_int_equal(gp_json_parse(&v, doc, strlen(doc)), 0);
+        double back = gp_json_double(gp_json_at(v, 0));
+        assert_memory_equal(&back, &d, sizeof(d));
+        assert_int_equal(gp_json_canonical(&canon, &len, v, NULL), 0);
+        assert_string_equal(canon, doc);
+        free(canon);
+        gp_json_free(v);
+        n++;
+    }
+    fclose(f);
+    assert_true(n > 3000);
+}
+
 /* Big inputs stay linear: a 1 MiB-class object, a long escaped string, a long array. */
 static void test_large_inputs(void **state)
 {
@@ -484,7 +525,8 @@ int main(void)
         cmocka_unit_test(test_python_table), cmocka_unit_test(test_indent_table),
         cmocka_unit_test(test_refusals),     cmocka_unit_test(test_depth_limit),
         cmocka_unit_test(test_integer_digit_limit), cmocka_unit_test(test_accessors),
-        cmocka_unit_test(test_format_double), cmocka_unit_test(test_jansson),
+        cmocka_unit_test(test_format_double), cmocka_unit_test(test_repr_corpus),
+        cmocka_unit_test(test_jansson),
         cmocka_unit_test(test_large_inputs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
