@@ -69,21 +69,15 @@ char *cli_server(const char *flag_value, bool json_out)
 
 char *cli_origin_owner(const char *repo_dir)
 {
-    git_repository *repo = NULL;
-    git_remote *remote = NULL;
+    /* read remote.origin.url from the config: git_remote_lookup leaks pcre2 match data in libgit2 1.5 */
+    char *url = git_config_value("remote.origin.url", repo_dir);
     char repo_name[256], *out = NULL, *slash;
-
-    git_libgit2_init();
-    if (git_repository_open_ext(&repo, repo_dir ? repo_dir : ".", 0, NULL) != 0) goto done;
-    if (git_remote_lookup(&remote, repo, "origin") != 0 || !git_remote_url(remote)) goto done;
-    if (gp_github_repo_from_url(repo_name, sizeof(repo_name), git_remote_url(remote)) != 0) goto done;
-    if ((slash = strchr(repo_name, '/'))) *slash = '\0';
-    out = strdup(repo_name);
-done:
+    if (url && gp_github_repo_from_url(repo_name, sizeof(repo_name), url) == 0) {
+        if ((slash = strchr(repo_name, '/'))) *slash = '\0';
+        out = strdup(repo_name);
+    }
     gp_error_clear();
-    git_remote_free(remote);
-    git_repository_free(repo);
-    git_libgit2_shutdown();
+    free(url);
     return out;
 }
 
