@@ -315,7 +315,7 @@ static void dispatch_get(srv *s, req *q, struct MHD_Connection *c, const char *u
                      MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "first"),
                      MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "second"), r);
         break;
-    case R_API_OTHER: resp_problem(r, 404, "no such API endpoint; see /api/openapi.json"); break;
+    case R_API_OTHER: resp_problem(r, 404, "no such API endpoint; see schema/openapi.json"); break;
     default: api_route(s, q->route, url, c, r);
     }
 }
