@@ -147,6 +147,10 @@ async function assertNoInjection(page) {
     check(visibleAfter.length > 0 && visibleAfter.length < visibleBefore && visibleAfter.every((c) => c === 'outcome-failed'),
       `filter shows failures only (${visibleBefore} -> ${visibleAfter.length})`);
     check((await page.getAttribute('a[data-filter="failed"]', 'aria-pressed')) === 'true', 'filter toggle reports its state');
+    await page.focus('a[data-filter="failed"]');
+    await page.keyboard.press('Space');
+    const visibleAgain = await page.$$eval('table[data-tests] tbody tr', (rs) => rs.filter((r) => !r.hidden).length);
+    check(visibleAgain === visibleBefore, 'Space on the focused filter shows every test again');
 
     step = 'lookup of a login';
     console.log(step);

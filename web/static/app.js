@@ -135,6 +135,9 @@
     var on = false;
     Array.prototype.forEach.call(toggles, function (a) {
       a.setAttribute('role', 'button');
+      a.addEventListener('keydown', function (ev) {
+        if (ev.key === ' ') { ev.preventDefault(); a.click(); } /* a button also answers Space */
+      });
       a.addEventListener('click', function (ev) {
         ev.preventDefault();
         on = !on;
