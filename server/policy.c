@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 typedef struct settings {
@@ -190,7 +191,7 @@ bool policy_accepts(const policy *p, const char *repo, const char *signer, char 
                                    "repository it knows");
         return false;
     }
-    if (s.allowed_signers && !list_has(s.allowed_signers, signer)) {
+    if (signer && s.allowed_signers && !list_has(s.allowed_signers, signer)) {
         snprintf(why, whylen, "signer %s is not allowed for %s", signer, repo ? repo : "this repository");
         return false;
     }
@@ -307,7 +308,7 @@ bool policy_evaluate(const policy *p, const gp_receipt *r, const char *repo, con
             else if (e < 0)
                 addf(reasons, "the code fingerprint could not be recomputed from the mirror of %s: %.200s",
                      repo, gp_error_last());
-            else if (strcmp(fp.digest, r->fp_digest) != 0 || (int64_t)fp.file_count != r->fp_file_count)
+            else if (strcasecmp(fp.digest, r->fp_digest) != 0 || (int64_t)fp.file_count != r->fp_file_count)
                 addf(reasons, "the code fingerprint does not match commit %s of %s: the tested code was "
                      "not the commit", r->commit_sha, repo);
         }
