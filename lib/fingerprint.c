@@ -190,7 +190,7 @@ static void work_fail(fp_work *w, int code, const char *msg)
 /* Hashes one file of the working tree; leaves it not present when missing or not a regular file. */
 static int hash_file(fp_file *f, EVP_MD_CTX *ctx, unsigned char *buf, char *msg, size_t msglen)
 {
-    int fd = open(f->fs_path, O_RDONLY | O_CLOEXEC);
+    int fd = open(f->fs_path, O_RDONLY | O_CLOEXEC | O_NONBLOCK); /* a FIFO must not block us */
     struct stat st;
     int error = 0;
     if (fd < 0) {

@@ -183,6 +183,12 @@ static void test_changes(void **state)
     expect_workdir(work, SRC_TESTS, 2, "src tests");
     assert_int_equal(sh("git -C '%s' checkout -q -- tests/conftest.py && rm '%s/src/untracked.py'", work, work), 0);
 
+    /* a tracked file replaced by a FIFO is not a file: left out, and nothing blocks on it */
+    assert_int_equal(sh("rm '%s/tests/conftest.py' && mkfifo '%s/tests/conftest.py'", work, work), 0);
+    assert_int_equal(gp_fingerprint_workdir(&fp, work, SRC_TESTS, 2), 0);
+    assert_int_equal(fp.file_count, 2);
+    assert_int_equal(sh("rm '%s/tests/conftest.py' && git -C '%s' checkout -q -- tests/conftest.py", work, work), 0);
+
     /* path forms: trailing '/', "./", a file, ".", a directory that is not there */
     static const char *const slash[] = {"src/", "./tests"};
     assert_int_equal(gp_fingerprint_workdir(&fp, work, slash, 2), 0);
