@@ -177,11 +177,10 @@ int gp_merkle_verify_inclusion(const gp_hash leaf, uint64_t index, uint64_t n, c
         if (sn == 0) return bad_proof("inclusion proof has more hashes than the tree size allows");
         if ((fn & 1) || fn == sn) {
             gp_merkle_node_hash(r, proof[i], r);
-            if (!(fn & 1))
-                while (!(fn & 1) && fn != 0) {
-                    fn >>= 1;
-                    sn >>= 1;
-                }
+            while (!(fn & 1) && fn != 0) { /* a right edge: climb to where we are a right child */
+                fn >>= 1;
+                sn >>= 1;
+            }
         } else {
             gp_merkle_node_hash(r, r, proof[i]);
         }
@@ -230,11 +229,10 @@ int gp_merkle_verify_consistency(uint64_t m, uint64_t n, const gp_hash root1, co
         if ((fn & 1) || fn == sn) {
             gp_merkle_node_hash(fr, c, fr);
             gp_merkle_node_hash(sr, c, sr);
-            if (!(fn & 1))
-                while (!(fn & 1) && fn != 0) {
-                    fn >>= 1;
-                    sn >>= 1;
-                }
+            while (!(fn & 1) && fn != 0) { /* a right edge: climb to where we are a right child */
+                fn >>= 1;
+                sn >>= 1;
+            }
         } else {
             gp_merkle_node_hash(sr, sr, c);
         }

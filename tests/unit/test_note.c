@@ -235,6 +235,34 @@ static void test_malformed(void **state)
     gp_note_signer_clear(&other);
 }
 
+/* Every truncation and every single-byte change of the example is refused, and never read
+ * beyond its length (the copies are not NUL-terminated; ASan watches). */
+static void test_every_mutation(void **state)
+{
+    gp_note_signer v;
+    size_t n = strlen(example_note);
+    assert_int_equal(gp_note_verifier_parse(&v, example_vkey), 0);
+    for (size_t len = 0; len < n; len++) {
+        char *copy = malloc(len ? len : 1);
+        assert_non_null(copy);
+        memcpy(copy, example_note, len);
+        assert_true(gp_note_verify(copy, len, &v, NULL) < 0);
+        free(copy);
+    }
+    static const unsigned char subst[] = {0x00, '\n', ' ', 'A', '+', 0x80, 0xff, 0xe2};
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < sizeof(subst); k++) {
+            if ((unsigned char)example_note[i] == subst[k]) continue;
+            char *copy = malloc(n);
+            assert_non_null(copy);
+            memcpy(copy, example_note, n);
+            copy[i] = (char)subst[k];
+            int rc = gp_note_verify(copy, n, &v, NULL);
+            if (rc == 0) fail_msg("byte %zu changed to 0x%02x still verifies", i, subst[k]);
+            free(copy);
+        }
+}
+
 static void test_sign_round_trip(void **state)
 {
     gp_note_signer s, v;
@@ -430,6 +458,7 @@ int main(void)
         cmocka_unit_test(test_unknown_extra_and_bad_ids),
         cmocka_unit_test(test_tampered),
         cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_every_mutation),
         cmocka_unit_test(test_sign_round_trip),
         cmocka_unit_test(test_checkpoint),
         cmocka_unit_test(test_key_file),
