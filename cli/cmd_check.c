@@ -31,7 +31,9 @@ static void usage(FILE *f)
 static bool valid_repo_name(const char *s)
 {
     const char *slash = strchr(s, '/');
-    if (!slash || slash == s || !slash[1] || strchr(slash + 1, '/') || strlen(s) > 200) return false;
+    if (!slash || slash == s || !slash[1] || strchr(slash + 1, '/') || strlen(s) > 200 || s[0] == '.' ||
+        slash[1] == '.')
+        return false;
     for (const char *p = s; *p; p++) {
         char c = *p;
         if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
