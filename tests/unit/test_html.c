@@ -232,7 +232,7 @@ static void test_templates_on_disk(void **state)
 {
     /* every template shipped in web/ parses */
     const char *src = getenv("GP_SOURCE_DIR");
-    char dir[4096];
+    static char dir[4096];
     html_tmpls *t = NULL;
     (void)state;
     if (!src)
@@ -337,7 +337,7 @@ static void test_pages(void **state)
         {"/static/missing.css", NULL, 404, "text/html", {NULL, NULL, NULL, NULL}, NULL},
         {"/nope", NULL, 404, "text/html", {"No such page", NULL, NULL, NULL}, NULL},
     };
-    char dir[4096];
+    static char dir[4096];
     const char *src = getenv("GP_SOURCE_DIR");
     (void)state;
     if (!src)
@@ -384,7 +384,7 @@ static void test_pages(void **state)
 
 static void test_pages_doc_errors(void **state)
 {
-    char dir[4096];
+    static char dir[4096];
     const char *src = getenv("GP_SOURCE_DIR");
     gp_buf body = GP_BUF_INIT(1 << 24);
     int status = 0;
