@@ -559,7 +559,7 @@ static int page_repo(page *p, const char *owner, const char *name, const char *q
     json_t *doc = NULL;
     html_vars v = HTML_VARS_INIT;
     hb t = HB_INIT, pager = HB_INIT, alt = HB_INIT;
-    char repo[256], cursor[256] = "";
+    char repo[512], cursor[256] = "";
     int error;
 
     snprintf(repo, sizeof(repo), "%s/%s", owner, name);
@@ -1365,7 +1365,7 @@ done:
 static int page_badge(page *p, const char *owner, const char *name, const char *sha)
 {
     json_t *doc = NULL;
-    char repo[256];
+    char repo[512];
     const char *label = "not validated", *color = "#6e7681";
     int error;
 
