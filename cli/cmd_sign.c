@@ -23,6 +23,7 @@
 #include "sig.h"
 #include "sshkey.h"
 #include "sshpriv.h"
+#include "sshsig.h"
 #include "util.h"
 
 #include <errno.h>
@@ -149,6 +150,7 @@ typedef struct keychoice {
     gp_keylist *agent_keys;
     const gp_pubkey *agent_key;
     char *path;            /* what was chosen, for messages */
+    bool sshsig;           /* --format sshsig: every agent key type can sign */
 } keychoice;
 
 static void keychoice_clear(keychoice *k)
@@ -180,7 +182,7 @@ static int use_agent_for(keychoice *k, const gp_pubkey *pub, const char *path, c
     if (agent_keys(k) == 0) {
         for (size_t i = 0; i < k->agent_keys->n; i++) {
             if (!gp_pubkey_equal(&k->agent_keys->keys[i], pub)) continue;
-            if (!gp_rawsign_agent_usable(pub->type, &not_usable)) {
+            if (!k->sshsig && !gp_rawsign_agent_usable(pub->type, &not_usable)) {
                 cli_errorf("%s: %s", path, not_usable);
                 return CLI_ERROR;
             }
@@ -292,6 +294,7 @@ done:
 
 static int find_key(keychoice *k, const cli_sign_opts *o)
 {
+    bool sshsig = k->sshsig;
     static const char *defaults[] = {"~/.ssh/id_ed25519", "~/.ssh/id_ecdsa", "~/.ssh/id_rsa"};
     char *spec = NULL;
     const char *from = NULL;
@@ -318,8 +321,8 @@ static int find_key(keychoice *k, const cli_sign_opts *o)
     for (size_t i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++) {
         rc = load_spec(k, defaults[i]);
         if (rc == CLI_OK) return CLI_OK;
-        free(k->path);
-        k->path = NULL;
+        keychoice_clear(k);
+        k->sshsig = sshsig;
         if (rc == CLI_ERROR) cli_warnf("skipping %s", defaults[i]);
     }
     /* no usable file: any key of the agent that can make the plugin's signature */
@@ -328,7 +331,7 @@ static int find_key(keychoice *k, const cli_sign_opts *o)
         for (int pass = 0; pass < 2 && !k->agent_key; pass++)
             for (size_t i = 0; i < k->agent_keys->n && !k->agent_key; i++) {
                 gp_keytype t = k->agent_keys->keys[i].type;
-                if ((pass == 0 && t == GP_KEY_ED25519) || (pass == 1 && gp_rawsign_agent_usable(t, NULL)))
+                if ((pass == 0 && t == GP_KEY_ED25519) || (pass == 1 && (k->sshsig || gp_rawsign_agent_usable(t, NULL))))
                     k->agent_key = &k->agent_keys->keys[i];
                 else if (!why)
                     gp_rawsign_agent_usable(t, &why);
@@ -365,13 +368,11 @@ int cli_sign_doc(json_t *receipt, const cli_sign_opts *o)
         cli_errorf("a receipt is a JSON object");
         return CLI_ERROR;
     }
-    if (o->format && strcmp(o->format, "raw") != 0) {
-        if (!strcmp(o->format, "sshsig"))
-            cli_errorf("--format sshsig is not available in this build yet: use --format raw");
-        else
-            cli_errorf("--format must be raw or sshsig, not '%s'", o->format);
+    if (o->format && strcmp(o->format, "raw") != 0 && strcmp(o->format, "sshsig") != 0) {
+        cli_errorf("--format must be raw or sshsig, not '%s'", o->format);
         return CLI_ERROR;
     }
+    k.sshsig = o->format && !strcmp(o->format, "sshsig");
     if (!(signer = find_signer(o, receipt))) goto done;
     if (find_key(&k, o) != CLI_OK) goto done;
     pub = k.key ? &k.key->pub : k.agent_key;
@@ -379,6 +380,29 @@ int cli_sign_doc(json_t *receipt, const cli_sign_opts *o)
     json_object_del(receipt, "signature");
     if (gp_json_from_jansson(&g, receipt) < 0 || gp_json_canonical(&canon, &canon_len, g, "signature") < 0) {
         cli_errorf("cannot canonicalize the receipt: %s", gp_error_last());
+        goto done;
+    }
+    if (k.sshsig) {
+        /* SSHSIG (receipt-v1.md extension): the gp_sshsig_sign_* functions verify before returning */
+        int error = k.key ? gp_sshsig_sign_key(&sig, &siglen, k.key, GP_SSHSIG_NAMESPACE, (const unsigned char *)canon,
+                                               canon_len)
+                          : gp_sshsig_sign_agent(&sig, &siglen, k.agent, k.agent_key, GP_SSHSIG_NAMESPACE,
+                                                 (const unsigned char *)canon, canon_len);
+        if (error < 0) {
+            cli_errorf("cannot sign with %s: %s", k.path ? k.path : pub->fingerprint, gp_error_last());
+            goto done;
+        }
+        if (gp_base64_encode(&b64, sig, siglen) < 0) {
+            cli_errorf("out of memory");
+            goto done;
+        }
+        json_object_set_new(receipt, "signature",
+                            json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "algorithm", "sshsig", "backend", "sshsig",
+                                      "signer", signer, "key_fingerprint", pub->fingerprint, "namespace",
+                                      GP_SSHSIG_NAMESPACE, "value", b64));
+        fprintf(stderr, "gpuproof-cli: signed (SSHSIG) as %s with %s key %s (%s)\n", signer,
+                gp_keytype_name(pub->type), pub->fingerprint, k.key ? k.path : "through ssh-agent");
+        rc = CLI_OK;
         goto done;
     }
     {
@@ -422,14 +446,15 @@ done:
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: gpuproof-cli sign [--key PATH] [--signer LOGIN] [--format raw] [--repo DIR] RECEIPT\n\n"
+    fprintf(f, "usage: gpuproof-cli sign [--key PATH] [--signer LOGIN] [--format raw|sshsig] [--repo DIR] RECEIPT\n\n"
                "Signs (or re-signs) a receipt file in place with the plugin's raw signature.\n"
                "  --key PATH       OpenSSH private key (or its .pub, to sign through ssh-agent); default:\n"
                "                   GPUPROOF_KEY, git config user.signingKey, ~/.ssh/id_ed25519, id_ecdsa, id_rsa,\n"
                "                   then a key held by ssh-agent (SSH_AUTH_SOCK)\n"
                "  --signer LOGIN   GitHub login whose published keys verify it; default: GPUPROOF_SIGNER,\n"
                "                   git config gpuproof.signer, the owner of the origin remote\n"
-               "  --format raw     the plugin's raw signature (default; sshsig is not available yet)\n"
+               "  --format F       raw: the plugin's raw signature (default); sshsig: an SSHSIG as\n"
+               "                   `ssh-keygen -Y sign -n gpu-proof` makes (any agent key, incl. FIDO)\n"
                "  --repo DIR       repository for git config and the origin remote (default .)\n"
                "exit status: 0 signed, 2 error\n");
 }

@@ -170,6 +170,19 @@ def main():
         rc, out, err = run([CLI, "sign", "--key", os.path.join(keys, "enc-p384"), "--signer", "signer-enc-p384", path],
                            aenv)
         check(rc == 2 and "P-384" in err and "sshsig" in err, "P-384 in the agent: %d %s" % (rc, err))
+        # ... but it can make an SSHSIG, which gpuproof-cli verify accepts
+        rc, out, err = run([CLI, "sign", "--format", "sshsig", "--key", os.path.join(keys, "enc-p384"), "--signer",
+                            "signer-enc-p384", path], aenv)
+        sig = json.load(open(path)).get("signature") or {}
+        check(rc == 0 and sig.get("algorithm") == "sshsig" and sig.get("namespace") == "gpu-proof",
+              "P-384 agent key, --format sshsig: %d %s %r" % (rc, err, sig))
+        rc, out, err = run([CLI, "verify", "--receipt", path, "--repo", clone, "--github-keys-url", keys_url, "--json"],
+                           env)
+        check(rc == 0 and json.loads(out)["signature"] == "valid", "sshsig receipt verifies: %d %s" % (rc, out))
+        tamper(path)
+        rc, out, err = run([CLI, "verify", "--receipt", path, "--repo", clone, "--github-keys-url", keys_url, "--json"],
+                           env)
+        check(rc == 1 and json.loads(out)["signature"] == "invalid", "tampered sshsig receipt: %d %s" % (rc, out))
 
         # 3. discovery: agent only (no key files in ~/.ssh), GPUPROOF_KEY, user.signingKey, ~/.ssh/id_*
         path = fresh("agentonly")
