@@ -160,6 +160,17 @@ async function assertNoInjection(page) {
     await page.waitForURL('**/signers/bob', { timeout: 5000 }).catch(() => {});
     check(new URL(page.url()).pathname === '/signers/bob', 'lookup of bob lands on the signer page');
 
+    step = 'lookup of an ambiguous prefix';
+    console.log(step);
+    await page.goto(base + '/');
+    await page.fill('#q', seed.c3.slice(0, 7));
+    await Promise.all([page.waitForNavigation(), page.press('#q', 'Enter')]);
+    check((await text(page, 'h1')) === 'Which one?', 'an ambiguous prefix lists the candidates');
+    const candidates = await page.$$('ul.candidates a[href^="/commits/"]');
+    check(candidates.length >= 2, `at least two candidate commits (${candidates.length})`);
+    await Promise.all([page.waitForNavigation(), page.click(`ul.candidates a[href="/commits/${seed.c3}"]`)]);
+    check(new URL(page.url()).pathname === `/commits/${seed.c3}`, 'a candidate leads to its commit');
+
     step = 'lookup of nothing';
     console.log(step);
     res = await page.goto(base + '/lookup?q=deadbee');

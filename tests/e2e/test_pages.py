@@ -36,6 +36,7 @@ SOURCE_DIR = os.environ.get("GP_SOURCE_DIR") or os.path.abspath(
 C1 = "2c6362308d6f0ac578fee055f120fa766638b970"  # all passed, validated by five signers
 C2 = "67cb7fbed1021aa18a61b7dfa69fd7e93cf68ab0"  # a failure, a skip, a dirty tree
 C3 = "0123456789abcdef0123456789abcdef01234567"  # the hostile receipt's commit
+C4 = "0123456fedcba9876543210fedcba9876543210f"  # shares C3's first 7 digits: an ambiguous prefix
 HOSTILE_LOGIN = "eve-hostile"
 
 # Payloads: none of them may reach a page as markup.
@@ -173,10 +174,11 @@ def ed25519_keypair():
     return key, line, fp
 
 
-def hostile_receipt(key, fp):
-    """A validly signed receipt whose strings are XSS payloads, with one failed test."""
+def hostile_receipt(key, fp, commit=C3, clean=False):
+    """A validly signed receipt whose strings are XSS payloads, with one failed test
+    (or, with clean=True, only passing tests)."""
     tests = [
-        {"node_id": "tests/test_x.py::test_" + P_SCRIPT, "outcome": "failed", "duration_s": 0.25,
+        {"node_id": "tests/test_x.py::test_" + P_SCRIPT, "outcome": "passed" if clean else "failed", "duration_s": 0.25,
          "checks": [{"name": P_IMG, "outcome": "failed", "metadata": {"note": P_SCRIPT, "html": P_IMG}}]},
         {"node_id": "tests/test_x.py::test_img[" + P_IMG + "]", "outcome": "passed", "duration_s": 0.0002,
          "checks": [{"name": "ok", "outcome": "passed", "metadata": {"attr": P_ATTR, "svg": P_SVG}}]},
@@ -187,7 +189,7 @@ def hostile_receipt(key, fp):
         "schema_version": "1",
         "mode": "local",
         "repo": {"remote_url": "git@github.com:alice/gpukernels.git", "github_username": HOSTILE_LOGIN,
-                 "commit_sha": C3, "branch": "main" + P_SCRIPT, "dirty": False},
+                 "commit_sha": commit, "branch": "main" + P_SCRIPT, "dirty": False},
         "fingerprint": {"algorithm": "sha256", "included_paths": ["src", "tests"], "file_count": 1,
                         "digest": "0" * 64},
         "session": {"started_at": "2026-11-28T17:40:00Z", "ended_at": "2026-11-28T17:40:05Z",
@@ -253,6 +255,9 @@ def start_all(workdir):
         if status not in (200, 201):
             raise AssertionError("POST hostile receipt: %d %s" % (status, body[:500]))
         hostile_id = json.loads(body)["id"]
+        status, _, body = srv.post_receipt(hostile_receipt(key, fp, C4, clean=True))
+        if status not in (200, 201):
+            raise AssertionError("POST second hostile receipt: %d %s" % (status, body[:500]))
     except Exception:
         srv.close()
         ks.close()
@@ -416,6 +421,13 @@ class PagesTest(unittest.TestCase):
         st, headers, _ = self.srv.request("/lookup?q=alice")
         self.assertEqual(st, 303)
         self.assertEqual(urllib.parse.urlsplit(headers.get("Location", "")).path, "/signers/alice")
+        text = self.page("/lookup?q=" + C3[:7])  # C3 and C4 share it
+        self.assertIn("Which one?", text)
+        self.assertIn('href="/commits/%s"' % C3, text)
+        self.assertIn('href="/commits/%s"' % C4, text)
+        st, headers, _ = self.srv.request("/lookup?q=" + C4[:8])
+        self.assertEqual(st, 303)
+        self.assertEqual(urllib.parse.urlsplit(headers.get("Location", "")).path, "/commits/" + C4)
         text = self.page("/lookup?q=deadbee", 404)
         self.assertIn("Nothing found", text)
         self.page("/lookup?q=" + urllib.parse.quote(P_SCRIPT), 400)
