@@ -428,6 +428,43 @@ def main():
                   open("/proc/%d/stat" % tpid).read().split(")")[1].split()[0] == "Z",
                   "the test process got the signal too")
 
+        # -- 6. --submit to the real server, then `check` says the commit is validated ---------
+        server_bin = os.environ.get("GP_SERVER_BIN", "")
+        if server_bin and os.access(server_bin, os.X_OK):
+            sys.path.insert(0, os.path.join(SRC, "tests", "tools"))
+            import gpserver
+            with gpserver.Server(tmp, keys_url="file://" + keys_dir + "/{user}.keys") as srv:
+                url = "http://127.0.0.1:%d" % srv.port
+                sub = os.path.join(tmp, "submitted.json")
+                rc, out, err = run([CLI, "run", "--key", keys[2][1], "--signer", "alice",
+                                    "--submit", "--server", url, "--out", sub, "--", PY, "-m",
+                                    "pytest", "-q", "tests/test_pass.py"], repo, env)
+                check(rc == 0 and os.path.exists(sub), "run --submit exits 0 (%d) %s"
+                      % (rc, err[-800:]))
+                check("verified" in out + err, "submit reports the receipt verified: %s %s"
+                      % (out[-500:], err[-500:]))
+                st, body = srv.get_json("/api/commits/" + head)
+                check(st == 200 and body and body.get("validated") is True,
+                      "the server says the commit is validated: %r" % body)
+                rc, out, err = run([CLI, "check", head, "--server", url], repo, env)
+                check(rc == 0, "gpuproof-cli check: validated (%d) %s %s" % (rc, out, err))
+                # a failing run is submitted too, and the exit status stays pytest's
+                rc, out, err = run([CLI, "run", "--key", keys[2][1], "--signer", "alice",
+                                    "--submit", "--server", url, "--out", sub, "--", PY, "-m",
+                                    "pytest", "-q", "tests/test_kern.py::test_broken"], repo, env)
+                check(rc == 1 and "verified" in out + err, "failing run submitted, exit 1 (%d) %s"
+                      % (rc, err[-500:]))
+                # an unreachable server: the tests passed, the submit failed -> exit 2
+                srv.stop()
+                rc, out, err = run([CLI, "run", "--key", keys[2][1], "--signer", "alice",
+                                    "--submit", "--server", url, "--out", sub, "--", PY, "-m",
+                                    "pytest", "-q", "tests/test_pass.py"], repo,
+                                   env, timeout=300)
+                check(rc == 2 and os.path.exists(sub), "submit to a stopped server: exit 2, "
+                      "receipt kept (%d) %s" % (rc, err[-300:]))
+        else:
+            print("GP_SERVER_BIN not built: --submit not tested", file=sys.stderr)
+
         rc, out, err = run([CLI, "run", "--help"], repo, env)
         check(rc == 0 and "--junit" in out and "--unsigned" in out, "run --help")
         rc, out, err = run([CLI, "run", "--bogus", "--", "true"], repo, env)
