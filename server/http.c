@@ -510,6 +510,11 @@ void metrics_render(srv *s, gp_buf *out)
                        "gpuproof_receipts{status=\"rejected\"} %lld\n", by[0], by[1], by[2]);
     gp_buf_printf(out, "# HELP gpuproof_ledger_size Leaves in the receipt ledger.\n# TYPE gpuproof_ledger_size gauge\n"
                        "gpuproof_ledger_size %lld\n", ledger);
+    gp_buf_printf(out, "# HELP gpuproof_commit_batches_total Group-commit transactions.\n"
+                       "# TYPE gpuproof_commit_batches_total counter\ngpuproof_commit_batches_total %lu\n"
+                       "# HELP gpuproof_commit_jobs_total Writes committed by group commit.\n"
+                       "# TYPE gpuproof_commit_jobs_total counter\ngpuproof_commit_jobs_total %lu\n",
+                  atomic_load(&s->commit_batches), atomic_load(&s->commit_jobs));
     gp_buf_printf(out, "# HELP gpuproof_http_inflight Requests being handled.\n# TYPE gpuproof_http_inflight gauge\n"
                        "gpuproof_http_inflight %ld\n", atomic_load(&inflight));
 }

@@ -132,68 +132,92 @@ static char *evaluate(srv *s, const gp_receipt *r, bool *validates)
     return text;
 }
 
-int record_verified(srv *s, const gp_receipt *r, const char *raw, size_t rawlen, const char *fp,
-                    const char *type, bool was_pending, int64_t *index)
+typedef struct verified_job {
+    const gp_receipt *r;
+    const char *raw, *fp, *type, *reasons;
+    size_t rawlen;
+    bool validates, was_pending;
+    int64_t index;
+} verified_job;
+
+/* Inside the group-commit transaction: the receipt verified (inserted, or pending -> verified)
+ * and its ledger leaf appended. */
+static int apply_verified(srv *s, void *arg)
 {
-    bool validates = false;
-    char *reasons = evaluate(s, r, &validates), *entry = NULL, repobuf[256], verified_at[21], commit[65];
+    verified_job *j = arg;
+    const gp_receipt *r = j->r;
+    char *entry = NULL, repobuf[256], verified_at[21], commit[65];
     size_t entry_len = 0;
     int error;
-    if (!reasons) return gp_error_setf(GP_ERROR, "out of memory");
     snprintf(commit, sizeof(commit), "%s", r->commit_sha);
     for (char *c = commit; *c; c++) if (*c >= 'A' && *c <= 'F') *c = (char)(*c - 'A' + 'a');
-
-    store_lock(s->db);
     gp_time_format(verified_at, time(NULL));
     if ((error = ledger_entry_bytes(&entry, &entry_len, r->id, repo_of(r, repobuf, sizeof(repobuf)), commit,
-                                    r->sig_signer, fp, verified_at)) < 0)
-        goto done;
-    if ((error = store_begin(s->db)) < 0) goto done;
-    if (was_pending) {
+                                    r->sig_signer, j->fp, verified_at)) < 0)
+        return error;
+    if (j->was_pending) {
         sqlite3_stmt *st = store_stmt(s->db, "UPDATE receipts SET status = 'verified', key_fingerprint = ?, "
                                              "key_type = ?, verified_at = ?, validates = ?, reasons = ?, "
                                              "last_error = NULL, next_attempt_ms = NULL "
                                              "WHERE id = ? AND status = 'pending'");
-        if (!st) { error = GP_ERROR; goto rollback; }
-        sqlite3_bind_text(st, 1, fp, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, type, -1, SQLITE_STATIC);
+        if (!st) { error = GP_ERROR; goto done; }
+        sqlite3_bind_text(st, 1, j->fp, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, j->type, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 3, verified_at, -1, SQLITE_STATIC);
-        sqlite3_bind_int(st, 4, validates);
-        sqlite3_bind_text(st, 5, reasons, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 4, j->validates);
+        sqlite3_bind_text(st, 5, j->reasons, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 6, r->id, -1, SQLITE_STATIC);
         int rc = sqlite3_step(st);
         store_done(st);
-        if (rc != SQLITE_DONE) { error = store_fail(s->db, "marking a receipt verified"); goto rollback; }
-        if (sqlite3_changes(store_db(s->db)) == 0) { error = GP_EEXISTS; goto rollback; }
+        if (rc != SQLITE_DONE) { error = store_fail(s->db, "marking a receipt verified"); goto done; }
+        if (sqlite3_changes(store_db(s->db)) == 0) { error = GP_EEXISTS; goto done; }
     } else {
-        error = insert_receipt(s, r, raw, rawlen, "verified", fp, type, verified_at, validates, reasons, 0);
-        if (error < 0) goto rollback;
+        error = insert_receipt(s, r, j->raw, j->rawlen, "verified", j->fp, j->type, verified_at, j->validates,
+                               j->reasons, 0);
+        if (error < 0) goto done;
     }
-    if ((error = ledger_append_locked(s, r->id, entry, entry_len, index)) < 0) goto rollback;
-    if ((error = store_commit(s->db)) < 0) goto rollback;
-    goto done;
-rollback:
-    store_rollback(s->db);
+    error = ledger_append_locked(s, r->id, entry, entry_len, &j->index);
 done:
-    store_unlock(s->db);
-    if (error == 0) ledger_appended(s);
     free(entry);
-    free(reasons);
     return error;
+}
+
+int record_verified(srv *s, const gp_receipt *r, const char *raw, size_t rawlen, const char *fp,
+                    const char *type, bool was_pending, int64_t *index)
+{
+    verified_job j = {r, raw, fp, type, NULL, rawlen, false, was_pending, -1};
+    char *reasons = evaluate(s, r, &j.validates);
+    if (!reasons) return gp_error_setf(GP_ERROR, "out of memory");
+    j.reasons = reasons;
+    int error = commit_run(s, apply_verified, &j);
+    free(reasons);
+    if (error == 0) {
+        *index = j.index;
+        ledger_appended(s);
+    }
+    return error;
+}
+
+typedef struct pending_job {
+    const gp_receipt *r;
+    const char *raw;
+    size_t rawlen;
+    int64_t next_ms;
+} pending_job;
+
+static int apply_pending(srv *s, void *arg)
+{
+    pending_job *j = arg;
+    /* Not yet verified: it validates nothing until it is. */
+    return insert_receipt(s, j->r, j->raw, j->rawlen, "pending", NULL, NULL, NULL, false,
+                          "[\"the signature is not verified yet: the signer's keys could not be fetched\"]",
+                          j->next_ms);
 }
 
 static int record_pending(srv *s, const gp_receipt *r, const char *raw, size_t rawlen)
 {
-    bool validates = false;
-    char *reasons = evaluate(s, r, &validates);
-    if (!reasons) return gp_error_setf(GP_ERROR, "out of memory");
-    store_lock(s->db);
-    /* Not yet verified: it validates nothing until it is. */
-    int error = insert_receipt(s, r, raw, rawlen, "pending", NULL, NULL, NULL, false,
-                               "[\"the signature is not verified yet: the signer's keys could not be fetched\"]",
-                               now_ms() + s->cfg.retry_min_ms);
-    store_unlock(s->db);
-    free(reasons);
+    pending_job j = {r, raw, rawlen, now_ms() + s->cfg.retry_min_ms};
+    int error = commit_run(s, apply_pending, &j);
     if (error == 0) worker_wake(s);
     return error;
 }

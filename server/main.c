@@ -319,6 +319,10 @@ int main(int argc, char **argv)
         rc = fail("ledger");
         goto out;
     }
+    if (committer_start(&s) < 0) {
+        rc = fail("committer");
+        goto out;
+    }
     if (worker_start(&s) < 0) {
         rc = fail("worker");
         goto out;
@@ -339,6 +343,7 @@ int main(int argc, char **argv)
 out:
     if (started_http) http_stop(&s);
     worker_stop(&s);
+    committer_stop(&s);
     ledger_close(&s);
     store_close(s.db);
     policy_free(s.pol);

@@ -84,6 +84,14 @@ struct srv {
     bool ckpt_dirty;
 
     struct ratelimit *rl;
+
+    /* group commit (commit.c) */
+    pthread_t committer;
+    bool committer_started, commit_stopping;
+    pthread_mutex_t commit_mu;
+    pthread_cond_t commit_cv, commit_done_cv;
+    struct commit_job *commit_head, *commit_tail;
+    atomic_ulong commit_batches, commit_jobs;
 };
 
 /* A handler's answer. body is owned by the response; ctype is static. */
@@ -121,6 +129,17 @@ verify_result verify_receipt(srv *s, const gp_receipt *r, char fp[64], char type
  * transaction. *index receives the leaf index. */
 int record_verified(srv *s, const gp_receipt *r, const char *raw, size_t rawlen, const char *fp,
                     const char *type, bool was_pending, int64_t *index);
+
+/* commit.c: group commit. commit_run() hands `apply` to the committer thread, which runs the
+ * jobs that are waiting together in one transaction (each inside its own savepoint, so one
+ * failing job does not undo the others) and returns after that transaction committed (or
+ * failed). apply runs with the store lock held inside the transaction and returns 0 or a
+ * negative error (its savepoint is then rolled back). Without a committer running, apply runs
+ * in its own transaction on the caller's thread. */
+typedef int (*commit_fn)(srv *s, void *arg);
+int commit_run(srv *s, commit_fn apply, void *arg);
+int committer_start(srv *s);
+void committer_stop(srv *s);
 
 /* worker.c */
 int worker_start(srv *s);

@@ -1,0 +1,94 @@
+#!/usr/bin/python3
+"""Many clients at once (issue 3): distinct receipts posted concurrently are each acknowledged
+once (201), each stored once, each in the ledger once; the group commit batches them; the
+ledger's leaves and checkpoints agree (check-ledger) after a clean shutdown. Receipts are signed
+here with a fresh Ed25519 key published for the login "zed" by the loopback key server.
+"""
+import base64
+import concurrent.futures
+import json
+import os
+import re
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
+import gpserver  # noqa: E402
+from gpserver import KeyServer, Server, Vectors, SLOW  # noqa: E402
+
+gpserver.skip_unless_server()
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
+from cryptography.hazmat.primitives import serialization  # noqa: E402
+
+N = 60 if gpserver.SANITIZE else 200
+
+
+def sshstr(b):
+    return struct.pack(">I", len(b)) + b
+
+
+class ConcurrencyTest(unittest.TestCase):
+    def test_concurrent_distinct_receipts(self):
+        tmp = tempfile.mkdtemp(prefix="gp-conc-")
+        vec = Vectors()
+        keys_dir = os.path.join(tmp, "keys")
+        os.makedirs(keys_dir)
+        key = Ed25519PrivateKey.generate()
+        pk = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        with open(os.path.join(keys_dir, "zed.keys"), "w") as f:
+            f.write("ssh-ed25519 " + base64.b64encode(sshstr(b"ssh-ed25519") + sshstr(pk)).decode() + "\n")
+        base = json.loads(vec.raw(vec.by_name("alice-ed25519-0-clean")))
+        base.pop("signature")
+        receipts = []
+        for i in range(N):
+            doc = json.loads(json.dumps(base))
+            doc["environment"]["run"] = i
+            msg = json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
+            doc["signature"] = {"algorithm": "ed25519", "backend": "ssh-local", "signer": "zed",
+                                "key_fingerprint": "SHA256:x", "value": base64.b64encode(key.sign(msg)).decode()}
+            receipts.append(json.dumps(doc).encode())
+        keys = KeyServer(keys_dir=keys_dir).start()
+        srv = Server(tmp, keys.url, args=["--threads", "16", "--rate-limit", "0"]).start()
+        try:
+            with concurrent.futures.ThreadPoolExecutor(32) as ex:
+                results = list(ex.map(lambda raw: srv.post_receipt(raw), receipts))
+            ids = set()
+            for st, h, body in results:
+                self.assertEqual(st, 201, body)
+                ids.add(json.loads(body)["id"])
+            self.assertEqual(len(ids), N)
+            # resubmitting concurrently: all 200, nothing new
+            with concurrent.futures.ThreadPoolExecutor(32) as ex:
+                again = list(ex.map(lambda raw: srv.post_receipt(raw)[0], receipts[: N // 2]))
+            self.assertEqual(set(again), {200})
+            indexes = set()
+            for rid in ids:
+                st, doc = srv.get_json("/api/receipts/" + rid)
+                indexes.add(doc["ledger"]["index"])
+            self.assertEqual(indexes, set(range(N)))
+            st, h, metrics = srv.request("GET", "/metrics")
+            text = metrics.decode()
+            self.assertIn("gpuproof_ledger_size %d" % N, text)
+            batches = int(re.search(r"gpuproof_commit_batches_total (\d+)", text).group(1))
+            jobs = int(re.search(r"gpuproof_commit_jobs_total (\d+)", text).group(1))
+            self.assertEqual(jobs, N)
+            print("group commit: %d receipts in %d transactions" % (jobs, batches))
+            self.assertEqual(srv.stop(), 0)
+            p = subprocess.run([gpserver.SERVER_BIN, "check-ledger", "--db", srv.db, "--ledger-key",
+                                os.path.join(tmp, "ledger.key"), "--ledger-origin", "test.example/gpuproof"],
+                               capture_output=True, timeout=120 * SLOW)
+            self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        finally:
+            if srv.proc:
+                srv.stop()
+            keys.stop()
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
