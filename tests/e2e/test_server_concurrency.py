@@ -89,6 +89,64 @@ class ConcurrencyTest(unittest.TestCase):
             keys.stop()
             shutil.rmtree(tmp, ignore_errors=True)
 
+    def test_sigkill_loses_nothing_acknowledged(self):
+        tmp = tempfile.mkdtemp(prefix="gp-kill-")
+        vec = Vectors()
+        keys_dir = os.path.join(tmp, "keys")
+        os.makedirs(keys_dir)
+        key = Ed25519PrivateKey.generate()
+        pk = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        with open(os.path.join(keys_dir, "zed.keys"), "w") as f:
+            f.write("ssh-ed25519 " + base64.b64encode(sshstr(b"ssh-ed25519") + sshstr(pk)).decode() + "\n")
+        base = json.loads(vec.raw(vec.by_name("bob-ecdsa-0-clean")))
+        base.pop("signature")
+        keys = KeyServer(keys_dir=keys_dir).start()
+        srv = Server(tmp, keys.url, args=["--threads", "8", "--rate-limit", "0"]).start()
+        acked = {}
+        try:
+            for cycle in range(3):
+                receipts = []
+                for i in range(N):
+                    doc = json.loads(json.dumps(base))
+                    doc["environment"]["run"] = "%d-%d" % (cycle, i)
+                    msg = json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
+                    doc["signature"] = {"algorithm": "ed25519", "backend": "ssh-local", "signer": "zed",
+                                        "key_fingerprint": "SHA256:x",
+                                        "value": base64.b64encode(key.sign(msg)).decode()}
+                    receipts.append(json.dumps(doc).encode())
+
+                def post(raw):
+                    try:
+                        st, h, body = srv.post_receipt(raw)
+                        return st, body
+                    except OSError:
+                        return None, None
+
+                with concurrent.futures.ThreadPoolExecutor(16) as ex:
+                    futs = [ex.submit(post, raw) for raw in receipts]
+                    import time
+                    time.sleep(0.05 * SLOW * (cycle + 1))
+                    srv.stop(sig=9)
+                    for f in futs:
+                        st, body = f.result()
+                        if st in (200, 201):
+                            acked[json.loads(body)["id"]] = True
+                srv.start()
+                for rid in acked:
+                    st, doc = srv.get_json("/api/receipts/" + rid)
+                    self.assertEqual((st, doc["status"]), (200, "verified"), rid)
+            self.assertEqual(srv.stop(), 0)
+            p = subprocess.run([gpserver.SERVER_BIN, "check-ledger", "--db", srv.db, "--ledger-key",
+                                os.path.join(tmp, "ledger.key"), "--ledger-origin", "test.example/gpuproof"],
+                               capture_output=True, timeout=120 * SLOW)
+            self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+            print("SIGKILL: %d acknowledged receipts all found after 3 kills" % len(acked))
+        finally:
+            if srv.proc:
+                srv.stop()
+            keys.stop()
+            shutil.rmtree(tmp, ignore_errors=True)
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
