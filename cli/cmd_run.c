@@ -158,10 +158,11 @@ static int capture(char *out, size_t cap, char *const argv[], int timeout_s)
     return rc;
 }
 
-/* The interpreter of a pytest script: its "#!" line (absolute path, no arguments honoured). */
+/* The interpreter of a pytest script from its "#!" line: "/usr/bin/python3", or "python3" for
+ * "#!/usr/bin/env python3" (looked up in PATH when run). NULL when there is none. */
 static char *script_interpreter(const char *cmd)
 {
-    char *path = NULL, line[512];
+    char *path = NULL, line[512], *s, *word;
     FILE *f = NULL;
     if (strchr(cmd, '/')) {
         path = strdup(cmd);
@@ -189,10 +190,19 @@ static char *script_interpreter(const char *cmd)
         return NULL;
     }
     fclose(f);
-    char *s = line + 2;
-    while (*s == ' ') s++;
-    s[strcspn(s, " \t\r\n")] = '\0';
-    return *s == '/' ? strdup(s) : NULL;
+    s = line + 2;
+    s += strspn(s, " \t");
+    word = s;
+    s += strcspn(s, " \t\r\n");
+    if (*s) *s++ = '\0';
+    if (*word != '/') return NULL;
+    if (!strcmp(word, "/usr/bin/env") || !strcmp(word, "/bin/env")) {
+        s += strspn(s, " \t");
+        word = s;
+        word[strcspn(word, " \t\r\n")] = '\0';
+        if (!*word || *word == '-') return NULL;
+    }
+    return strdup(word);
 }
 
 /* environment.python_version and pytest_version, asked from the interpreter that runs pytest. */

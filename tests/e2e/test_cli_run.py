@@ -316,6 +316,25 @@ def main():
                   % (kind, v1))
             check(rc2 == 0 and v2.get("ok") is True, "%s: pyverify passes: %r" % (kind, v2))
 
+        # the `pytest` script form (here a wrapper with an env shebang, as pip installs them)
+        bindir = os.path.join(tmp, "bin")
+        os.makedirs(bindir)
+        with open(os.path.join(bindir, "pytest"), "w") as f:
+            f.write("#!/usr/bin/env python3\nimport sys, pytest\nsys.exit(pytest.main())\n")
+        os.chmod(os.path.join(bindir, "pytest"), 0o755)
+        out_s = os.path.join(tmp, "script.json")
+        env_s = dict(env, PATH=bindir + ":/usr/bin:/bin")
+        rc, out, err = run([CLI, "run", "--unsigned", "--out", out_s, "--", "pytest", "-q",
+                            "tests/test_pass.py"], repo, env_s)
+        if check(rc == 0 and os.path.exists(out_s), "pytest script form (%d) %s" % (rc, err)):
+            rs = json.load(open(out_s))
+            check([t["node_id"] for t in rs["tests"]] == collect_ids(repo, env,
+                                                                     "tests/test_pass.py"),
+                  "pytest script form: node ids")
+            check(rs["environment"].get("pytest_version") == pyver[1] and
+                  rs["environment"].get("python_version") == pyver[0],
+                  "versions through an env shebang: %r" % rs["environment"])
+
         # -- 3. the code changes under the tests: no receipt ---------------------------------
         os.unlink(out_file)
         env_m = dict(env, GP_MUTATE="1")
