@@ -58,7 +58,7 @@ json_t *summary_from_row(srv *s, sqlite3_stmt *st)
 }
 
 /* Runs a summary query (bound by the caller) and appends every row to list. Lock held. */
-static int collect(srv *s, sqlite3_stmt *st, json_t *list)
+static int collect(srv *s, store *rd, sqlite3_stmt *st, json_t *list)
 {
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -66,7 +66,7 @@ static int collect(srv *s, sqlite3_stmt *st, json_t *list)
         if (!one) return gp_error_setf(GP_ERROR, "building a receipt summary failed");
         json_array_append_new(list, one);
     }
-    return rc == SQLITE_DONE ? 0 : store_fail(s->db, "listing receipts");
+    return rc == SQLITE_DONE ? 0 : store_fail(rd, "listing receipts");
 }
 
 static bool lower_hex(char *out, size_t outlen, const char *in, size_t n)
@@ -82,8 +82,9 @@ int srv_doc_receipt(srv *s, const char *id, json_t **out)
     *out = NULL;
     if (!lower_hex(lid, sizeof(lid), id, 64))
         return gp_error_setf(GP_ENOTFOUND, "no receipt has this id (ids are 64 hex digits)");
-    store_lock(s->db);
-    sqlite3_stmt *st = store_stmt(s->db, "SELECT " SUMMARY_COLUMNS SUMMARY_FROM "WHERE r.id = ?");
+    store *rd = store_reader(s->db);
+    store_lock(rd);
+    sqlite3_stmt *st = store_stmt(rd, "SELECT " SUMMARY_COLUMNS SUMMARY_FROM "WHERE r.id = ?");
     int error = GP_ENOTFOUND;
     if (!st) {
         error = GP_ERROR;
@@ -97,7 +98,7 @@ int srv_doc_receipt(srv *s, const char *id, json_t **out)
         }
         store_done(st);
     }
-    store_unlock(s->db);
+    store_unlock(rd);
     return error;
 }
 
@@ -108,8 +109,9 @@ int srv_receipt_raw(srv *s, const char *id, char **out, size_t *len)
     *len = 0;
     if (!lower_hex(lid, sizeof(lid), id, 64))
         return gp_error_setf(GP_ENOTFOUND, "no receipt has this id (ids are 64 hex digits)");
-    store_lock(s->db);
-    sqlite3_stmt *st = store_stmt(s->db, "SELECT raw FROM receipts WHERE id = ?");
+    store *rd = store_reader(s->db);
+    store_lock(rd);
+    sqlite3_stmt *st = store_stmt(rd, "SELECT raw FROM receipts WHERE id = ?");
     int error = GP_ENOTFOUND;
     if (!st) {
         error = GP_ERROR;
@@ -130,7 +132,7 @@ int srv_receipt_raw(srv *s, const char *id, char **out, size_t *len)
         }
         store_done(st);
     }
-    store_unlock(s->db);
+    store_unlock(rd);
     return error;
 }
 
@@ -150,21 +152,22 @@ int srv_doc_commit(srv *s, const char *sha, const char *repo, json_t **out)
         return gp_error_setf(GP_EINVALID, "a commit is 40 (or 64) hex digits");
     if ((error = check_repo(repo)) < 0) return error;
     json_t *receipts = json_array(), *by = json_array();
-    store_lock(s->db);
-    sqlite3_stmt *st = repo ? store_stmt(s->db, "SELECT " SUMMARY_COLUMNS SUMMARY_FROM
+    store *rd = store_reader(s->db);
+    store_lock(rd);
+    sqlite3_stmt *st = repo ? store_stmt(rd, "SELECT " SUMMARY_COLUMNS SUMMARY_FROM
                                                 "WHERE r.commit_sha = ? AND r.repo = ? COLLATE NOCASE "
                                                 "ORDER BY r.seq DESC LIMIT 500")
-                            : store_stmt(s->db, "SELECT " SUMMARY_COLUMNS SUMMARY_FROM
+                            : store_stmt(rd, "SELECT " SUMMARY_COLUMNS SUMMARY_FROM
                                                 "WHERE r.commit_sha = ? ORDER BY r.seq DESC LIMIT 500");
     if (!st) {
         error = GP_ERROR;
     } else {
         sqlite3_bind_text(st, 1, c, -1, SQLITE_STATIC);
         if (repo) sqlite3_bind_text(st, 2, repo, -1, SQLITE_STATIC);
-        error = collect(s, st, receipts);
+        error = collect(s, rd, st, receipts);
         store_done(st);
     }
-    store_unlock(s->db);
+    store_unlock(rd);
     if (error < 0) goto fail;
     size_t i;
     json_t *r;
@@ -196,9 +199,9 @@ fail:
 }
 
 /* One commit of a repository: state, who validated, receipts, GPU names, last received. Lock held. */
-static json_t *commit_item(srv *s, const char *repo, const char *commit)
+static json_t *commit_item(srv *s, store *rd, const char *repo, const char *commit)
 {
-    sqlite3_stmt *st = store_stmt(s->db, "SELECT status, validates, signer, failed, gpus, received_at "
+    sqlite3_stmt *st = store_stmt(rd, "SELECT status, validates, signer, failed, gpus, received_at "
                                          "FROM receipts WHERE repo = ? AND commit_sha = ? ORDER BY seq DESC");
     if (!st) return NULL;
     sqlite3_bind_text(st, 1, repo, -1, SQLITE_STATIC);
@@ -253,8 +256,9 @@ int srv_doc_repos(srv *s, json_t **out)
     json_t *repos = json_array();
     int error = 0;
     *out = NULL;
-    store_lock(s->db);
-    sqlite3_stmt *st = store_stmt(s->db, "SELECT repo, count(DISTINCT commit_sha), count(*), max(seq) FROM receipts "
+    store *rd = store_reader(s->db);
+    store_lock(rd);
+    sqlite3_stmt *st = store_stmt(rd, "SELECT repo, count(DISTINCT commit_sha), count(*), max(seq) FROM receipts "
                                          "WHERE repo IS NOT NULL GROUP BY repo ORDER BY max(seq) DESC LIMIT 500");
     if (!st) {
         error = GP_ERROR;
@@ -277,13 +281,13 @@ int srv_doc_repos(srv *s, json_t **out)
         store_done(st);
         for (size_t i = 0; i < n; i++) {
             json_t *latest = json_null();
-            sqlite3_stmt *l = store_stmt(s->db, "SELECT commit_sha FROM receipts WHERE repo = ? ORDER BY seq DESC LIMIT 1");
+            sqlite3_stmt *l = store_stmt(rd, "SELECT commit_sha FROM receipts WHERE repo = ? ORDER BY seq DESC LIMIT 1");
             if (l && names[i]) {
                 sqlite3_bind_text(l, 1, names[i], -1, SQLITE_STATIC);
                 if (sqlite3_step(l) == SQLITE_ROW) {
                     char *c = store_col_strdup(l, 0);
                     store_done(l);
-                    json_t *item = c ? commit_item(s, names[i], c) : NULL;
+                    json_t *item = c ? commit_item(s, rd, names[i], c) : NULL;
                     if (item) latest = item;
                     free(c);
                 }
@@ -299,7 +303,7 @@ int srv_doc_repos(srv *s, json_t **out)
         free(names);
         free(cnt);
     }
-    store_unlock(s->db);
+    store_unlock(rd);
     if (error < 0) {
         json_decref(repos);
         return error;
@@ -324,8 +328,9 @@ int srv_doc_repo_commits(srv *s, const char *repo, int limit, const char *cursor
         before = (int64_t)strtoll(cursor + 1, &end, 16);
     }
     json_t *commits = json_array(), *next = json_null();
-    store_lock(s->db);
-    sqlite3_stmt *st = store_stmt(s->db, "SELECT commit_sha, max(seq) AS m FROM receipts WHERE repo = ? "
+    store *rd = store_reader(s->db);
+    store_lock(rd);
+    sqlite3_stmt *st = store_stmt(rd, "SELECT commit_sha, max(seq) AS m FROM receipts WHERE repo = ? "
                                          "COLLATE NOCASE GROUP BY commit_sha HAVING m < ? ORDER BY m DESC LIMIT ?");
     char canon_repo[256] = "";
     if (!st) {
@@ -343,14 +348,14 @@ int srv_doc_repo_commits(srv *s, const char *repo, int limit, const char *cursor
         }
         store_done(st);
         /* the stored spelling of the repository, for the per-commit queries */
-        sqlite3_stmt *rs = store_stmt(s->db, "SELECT repo FROM receipts WHERE repo = ? COLLATE NOCASE LIMIT 1");
+        sqlite3_stmt *rs = store_stmt(rd, "SELECT repo FROM receipts WHERE repo = ? COLLATE NOCASE LIMIT 1");
         if (rs) {
             sqlite3_bind_text(rs, 1, repo, -1, SQLITE_STATIC);
             if (sqlite3_step(rs) == SQLITE_ROW) snprintf(canon_repo, sizeof(canon_repo), "%s", sqlite3_column_text(rs, 0));
             store_done(rs);
         }
         for (int i = 0; i < n && i < limit; i++) {
-            json_t *item = commit_item(s, canon_repo, shas[i]);
+            json_t *item = commit_item(s, rd, canon_repo, shas[i]);
             if (item) json_array_append_new(commits, item);
         }
         if (n > limit) {
@@ -363,7 +368,7 @@ int srv_doc_repo_commits(srv *s, const char *repo, int limit, const char *cursor
         free(seqs);
         error = 0;
     }
-    store_unlock(s->db);
+    store_unlock(rd);
     if (error < 0) {
         json_decref(commits);
         json_decref(next);
@@ -377,17 +382,18 @@ int srv_doc_repo_commits(srv *s, const char *repo, int limit, const char *cursor
 static int summaries(srv *s, const char *sql, const char *arg, int limit, json_t **list)
 {
     *list = json_array();
-    store_lock(s->db);
-    sqlite3_stmt *st = store_stmt(s->db, sql);
+    store *rd = store_reader(s->db);
+    store_lock(rd);
+    sqlite3_stmt *st = store_stmt(rd, sql);
     int error = GP_ERROR;
     if (st) {
         int i = 1;
         if (arg) sqlite3_bind_text(st, i++, arg, -1, SQLITE_STATIC);
         sqlite3_bind_int(st, i, limit);
-        error = collect(s, st, *list);
+        error = collect(s, rd, st, *list);
         store_done(st);
     }
-    store_unlock(s->db);
+    store_unlock(rd);
     if (error < 0) {
         json_decref(*list);
         *list = NULL;
@@ -425,11 +431,12 @@ int srv_doc_lookup(srv *s, const char *q, json_t **out)
     char p[66], hi[68];
     size_t n = q ? strlen(q) : 0;
     *out = NULL;
-    store_lock(s->db);
+    store *rd = store_reader(s->db);
+    store_lock(rd);
     if (n >= 7 && n <= 64 && lower_hex(p, sizeof(p), q, n)) {
         /* prefix range [p, p + "g") over the lower-case hex column */
         snprintf(hi, sizeof(hi), "%sg", p);
-        sqlite3_stmt *st = store_stmt(s->db, "SELECT DISTINCT commit_sha FROM receipts WHERE commit_sha >= ? "
+        sqlite3_stmt *st = store_stmt(rd, "SELECT DISTINCT commit_sha FROM receipts WHERE commit_sha >= ? "
                                              "AND commit_sha < ? ORDER BY commit_sha LIMIT 20");
         if (st) {
             sqlite3_bind_text(st, 1, p, -1, SQLITE_STATIC);
@@ -441,7 +448,7 @@ int srv_doc_lookup(srv *s, const char *q, json_t **out)
     if (n && gp_login_valid(q)) {
         char like[48];
         snprintf(like, sizeof(like), "%s%%", q);
-        sqlite3_stmt *st = store_stmt(s->db, "SELECT DISTINCT signer FROM receipts WHERE signer LIKE ? "
+        sqlite3_stmt *st = store_stmt(rd, "SELECT DISTINCT signer FROM receipts WHERE signer LIKE ? "
                                              "ORDER BY signer LIMIT 20");
         if (st) {
             sqlite3_bind_text(st, 1, like, -1, SQLITE_STATIC);
@@ -449,7 +456,7 @@ int srv_doc_lookup(srv *s, const char *q, json_t **out)
             store_done(st);
         }
     }
-    store_unlock(s->db);
+    store_unlock(rd);
     *out = json_pack("{s:o, s:o}", "commits", commits, "signers", signers);
     return 0;
 }

@@ -23,6 +23,9 @@
 
 struct store {
     sqlite3 *db;
+    char *path;
+    bool has_key;            /* the writer: readers are per thread under `key` */
+    pthread_key_t key;
     pthread_mutex_t mu;
     struct {
         const char *sql;
@@ -110,8 +113,11 @@ static int open_conn(store **out, const char *path, int flags)
     }
     sqlite3_busy_timeout(s->db, 5000);
     sqlite3_extended_result_codes(s->db, 1);
-    int error = store_exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
-                              "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY");
+    int error = (flags & SQLITE_OPEN_READONLY)
+                    ? store_exec(s, "PRAGMA query_only=ON; PRAGMA temp_store=MEMORY")
+                    : store_exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
+                                    "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY");
+    if (error == 0 && !(s->path = strdup(path))) error = gp_error_setf(GP_ERROR, "out of memory");
     if (error < 0) {
         store_close(s);
         return error;
@@ -212,6 +218,24 @@ done:
     return error;
 }
 
+static void reader_gone(void *r)
+{
+    store_close(r);
+}
+
+store *store_reader(store *w)
+{
+    if (!w->has_key) return w;
+    store *r = pthread_getspecific(w->key);
+    if (r) return r;
+    if (open_conn(&r, w->path, SQLITE_OPEN_READONLY) < 0) return w;
+    if (pthread_setspecific(w->key, r) != 0) {
+        store_close(r);
+        return w;
+    }
+    return r;
+}
+
 int store_open(store **out, const char *path, const char *migrations_dir)
 {
     store *s = NULL;
@@ -227,6 +251,7 @@ int store_open(store **out, const char *path, const char *migrations_dir)
         goto fail;
     }
     if ((error = migrate(s, migrations_dir, version)) < 0) goto fail;
+    if (pthread_key_create(&s->key, reader_gone) == 0) s->has_key = true;
     *out = s;
     return 0;
 fail:
@@ -256,8 +281,17 @@ fail:
 void store_close(store *s)
 {
     if (!s) return;
+    if (s->has_key) {
+        store *mine = pthread_getspecific(s->key);
+        if (mine) {
+            pthread_setspecific(s->key, NULL);
+            store_close(mine);
+        }
+        pthread_key_delete(s->key);
+    }
     for (size_t i = 0; i < s->ncache; i++) sqlite3_finalize(s->cache[i].st);
     if (s->db) sqlite3_close(s->db);
+    free(s->path);
     pthread_mutex_destroy(&s->mu);
     free(s);
 }

@@ -27,6 +27,11 @@ int store_open(store **out, const char *path, const char *migrations_dir);
 int store_open_existing(store **out, const char *path);
 void store_close(store *s);
 
+/* This thread's read-only connection to the same database (opened on first use, closed when the
+ * thread ends), for queries that need no write: under WAL they read the last committed state
+ * without waiting for writers. Falls back to the writer itself. Same rules: store_lock() it. */
+store *store_reader(store *s);
+
 void store_lock(store *s);
 void store_unlock(store *s);
 sqlite3 *store_db(store *s);
