@@ -4,11 +4,11 @@
  *   digest = sha256hex(json.dumps({"files": {path: sha256hex(content)}}, sort_keys=True,
  *                                 separators=(",", ":")))
  *
- * over the files `git ls-files <paths...>` lists. Paths select plain names the way a pathspec
- * without magic does: an index path matches when it equals a given path or lies under it
- * ("src" matches "src" and "src/a.py", not "srcx.py"); "." or "" match everything. As with
- * `git ls-files` run from a subdirectory, paths given for a repo_dir inside the work tree are
- * relative to repo_dir and so are the names in the JSON.
+ * over the files `git ls-files <paths...>` lists when run at the top of the work tree (names
+ * relative to the repository root, receipt-v1.md), wherever inside the repository repo_dir
+ * points. Paths select plain names the way a pathspec without magic does: an index path matches
+ * when it equals a given path or lies under it ("src" matches "src" and "src/a.py", not
+ * "srcx.py"); "." or "" match everything.
  *
  * Working tree: the index's stage-0 entries (one per path), each file opened through symlinks as
  * Python's open() does; what is missing or is not a regular file (a submodule) is left out.
@@ -46,7 +46,7 @@
 #define MAX_SYMLINK_HOPS 16
 
 typedef struct fp_file {
-    char *name;                    /* as it appears in the JSON (relative to the path prefix) */
+    char *name;                    /* as it appears in the JSON (relative to the repository top) */
     size_t name_len;
     char *fs_path;                 /* working tree: absolute path to read; NULL for tree entries */
     unsigned char md[GP_SHA256_LEN];
@@ -96,24 +96,19 @@ static int git_fail(int code, const char *what)
 /* ---- path selection --------------------------------------------------------------------- */
 
 typedef struct fp_specs {
-    char **spec;    /* prefix + path, no trailing '/'; "" matches everything under the prefix */
+    char **spec;    /* a path without trailing '/'; "" matches everything */
     size_t n;
-    char *prefix;   /* "" or "sub/dir/" */
-    size_t prefix_len;
 } fp_specs;
 
 static void specs_free(fp_specs *s)
 {
     for (size_t i = 0; i < s->n; i++) free(s->spec[i]);
     free(s->spec);
-    free(s->prefix);
 }
 
-static int specs_init(fp_specs *s, const char *prefix, const char *const *paths, size_t npaths)
+static int specs_init(fp_specs *s, const char *const *paths, size_t npaths)
 {
     memset(s, 0, sizeof(*s));
-    if (!(s->prefix = strdup(prefix))) return gp_error_setf(GP_ERROR, "out of memory");
-    s->prefix_len = strlen(prefix);
     if (npaths == 0) return gp_error_setf(GP_EINVALID, "no paths to fingerprint (e.g. src,tests)");
     if (!(s->spec = calloc(npaths, sizeof(*s->spec)))) return gp_error_setf(GP_ERROR, "out of memory");
     for (size_t i = 0; i < npaths; i++) {
@@ -134,12 +129,9 @@ static int specs_init(fp_specs *s, const char *prefix, const char *const *paths,
                 return gp_error_setf(GP_EINVALID, "fingerprint path \"%.100s\" must not hold '.' or '..'", p);
             c += seg + 1;
         }
-        size_t plen = s->prefix_len;
-        if (len == 0 && plen > 0) plen--; /* "sub/dir/" + "." = "sub/dir" */
-        if (!(s->spec[i] = malloc(plen + len + 1))) return gp_error_setf(GP_ERROR, "out of memory");
-        memcpy(s->spec[i], prefix, plen);
-        memcpy(s->spec[i] + plen, p, len);
-        s->spec[i][plen + len] = '\0';
+        if (!(s->spec[i] = malloc(len + 1))) return gp_error_setf(GP_ERROR, "out of memory");
+        memcpy(s->spec[i], p, len);
+        s->spec[i][len] = '\0';
         s->n++;
     }
     return 0;
@@ -390,41 +382,12 @@ done:
 
 /* ---- working tree ----------------------------------------------------------------------- */
 
-/* "sub/dir/" when dir is inside workdir below its top, "" at the top. */
-static int workdir_prefix(char **out, const char *workdir, const char *dir)
-{
-    char *rw = realpath(workdir, NULL), *rd = realpath(dir, NULL);
-    int error = 0;
-    if (!rw || !rd) {
-        error = gp_error_setf(GP_ERROR, "cannot resolve %s: %s", dir, strerror(errno));
-        goto done;
-    }
-    size_t n = strlen(rw);
-    while (n > 1 && rw[n - 1] == '/') n--;
-    if (strncmp(rd, rw, n) == 0 && rd[n] == '/' && rd[n + 1]) {
-        size_t len = strlen(rd + n + 1);
-        if (!(*out = malloc(len + 2))) {
-            error = gp_error_setf(GP_ERROR, "out of memory");
-            goto done;
-        }
-        memcpy(*out, rd + n + 1, len);
-        memcpy(*out + len, "/", 2);
-    } else if (!(*out = strdup(""))) {
-        error = gp_error_setf(GP_ERROR, "out of memory");
-    }
-done:
-    free(rw);
-    free(rd);
-    return error;
-}
-
 int gp_fingerprint_workdir(gp_fingerprint *out, const char *repo_dir, const char *const *paths, size_t npaths)
 {
     git_repository *repo = NULL;
     git_index *index = NULL;
     fp_specs specs = {0};
     fp_set set = {0};
-    char *prefix = NULL;
     const char *workdir;
     int error, rc;
 
@@ -437,9 +400,7 @@ int gp_fingerprint_workdir(gp_fingerprint *out, const char *repo_dir, const char
         error = gp_error_setf(GP_EINVALID, "%s is a bare repository: use a commit's fingerprint", repo_dir);
         goto done;
     }
-    if ((error = workdir_prefix(&prefix, workdir, repo_dir ? repo_dir : ".")) < 0 ||
-        (error = specs_init(&specs, prefix, paths, npaths)) < 0)
-        goto done;
+    if ((error = specs_init(&specs, paths, npaths)) < 0) goto done;
     if (git_repository_index(&index, repo) < 0) {
         error = git_fail(GP_ERROR, "cannot read the git index");
         goto done;
@@ -449,10 +410,10 @@ int gp_fingerprint_workdir(gp_fingerprint *out, const char *repo_dir, const char
         const git_index_entry *e = git_index_get_byindex(index, i);
         fp_file *f;
         if (!e || !specs_match(&specs, e->path)) continue;
-        if (set.n && strcmp(set.files[set.n - 1].name, e->path + specs.prefix_len) == 0) continue;
+        if (set.n && strcmp(set.files[set.n - 1].name, e->path) == 0) continue;
         if ((e->mode & 0170000) == 0160000) continue; /* a submodule is a directory, never a file */
         size_t plen = strlen(e->path);
-        if ((error = set_add(&set, e->path + specs.prefix_len, plen - specs.prefix_len, &f)) < 0) goto done;
+        if ((error = set_add(&set, e->path, plen, &f)) < 0) goto done;
         if (!(f->fs_path = malloc(wlen + plen + 1))) {
             error = gp_error_setf(GP_ERROR, "out of memory");
             goto done;
@@ -465,7 +426,6 @@ int gp_fingerprint_workdir(gp_fingerprint *out, const char *repo_dir, const char
 done:
     set_free(&set);
     specs_free(&specs);
-    free(prefix);
     git_index_free(index);
     git_repository_free(repo);
     git_libgit2_shutdown();
@@ -626,7 +586,7 @@ int gp_fingerprint_commit(gp_fingerprint *out, const char *repo_dir, const char 
         error = git_fail(GP_ERROR, "cannot read the commit's tree");
         goto done;
     }
-    if ((error = specs_init(&specs, "", paths, npaths)) < 0) goto done;
+    if ((error = specs_init(&specs, paths, npaths)) < 0) goto done;
     w.repo = repo;
     w.root = tree;
     w.specs = &specs;

@@ -6,8 +6,8 @@
  * the working tree (tracked files missing from the working tree are left out), or from a commit's
  * tree (for a clean tree the two agree; servers recompute from bare mirrors).
  *
- * paths: plain names relative to the repository top (for the working tree: relative to repo_dir
- * when it is a subdirectory, as `git ls-files` run there); a file matches when its path equals a
+ * paths: plain names relative to the repository top, also when repo_dir is a subdirectory of the
+ * work tree (it only locates the repository); a file matches when its path equals a
  * name or lies under it ("src" selects "src/a.py", not "srcx.py"); "." selects everything;
  * a trailing "/" and a leading "./" are ignored; absolute paths, "..", "." segments and "//" are
  * GP_EINVALID, as is npaths == 0. No pathspec magic or globbing.
