@@ -8,6 +8,12 @@
  * no keys" is cached too, so that a flood of receipts for a keyless login does not become a
  * flood of fetches. A forced refresh (a cached key set that failed to verify) is skipped when
  * the entry is younger than a few seconds.
+ *
+ * Breaker: a fetch that fails slowly (the source accepts and hangs, or drips its answer) holds an
+ * HTTP worker thread for the whole fetch timeout, and libmicrohttpd queues the other connections
+ * that thread accepted behind it. So after such a failure no fetch is tried for BREAKER_MS: the
+ * answer is "unavailable" at once (stale cache or pending), and one hung source costs each
+ * request at most one timeout instead of one per receipt queued behind it.
  */
 #include "srv.h"
 #include "keysource.h"
@@ -17,6 +23,9 @@
 #include <time.h>
 
 #define MIN_REFRESH_S 5
+#define BREAKER_MS 5000
+
+static atomic_llong breaker_until_ms;
 
 static int cache_put(srv *s, const char *login, const char *body, size_t len, const char *result)
 {
@@ -109,7 +118,16 @@ int keys_get(srv *s, const char *login, bool force_refresh, gp_keylist **out, bo
         goto done;
     }
     gp_keysource src = {s->cfg.keys_url, s->cfg.key_timeout_ms / 2, s->cfg.key_timeout_ms, 256 * 1024};
-    error = gp_keys_fetch(&fbody, &flen, &src, login);
+    int64_t t0 = mono_ms();
+    if (t0 < atomic_load(&breaker_until_ms)) {
+        error = gp_error_setf(GP_EUNAVAILABLE, "keys of %s: the key source timed out moments ago; retry later",
+                              login);
+    } else {
+        error = gp_keys_fetch(&fbody, &flen, &src, login);
+        int64_t took = mono_ms() - t0;
+        if (error == GP_EUNAVAILABLE && took >= 1000 && took >= s->cfg.key_timeout_ms / 2)
+            atomic_store(&breaker_until_ms, (long long)(mono_ms() + BREAKER_MS));
+    }
     if (error == 0) {
         atomic_fetch_add(&s->metrics.key_fetch[KF_OK], 1);
         cache_put(s, login, fbody, flen, "ok");
@@ -123,6 +141,7 @@ int keys_get(srv *s, const char *login, bool force_refresh, gp_keylist **out, bo
     } else {
         atomic_fetch_add(&s->metrics.key_fetch[KF_UNAVAILABLE], 1);
         if (cached && !force_refresh) {
+            *fresh = true; /* as fresh as can be had now: a refresh would only wait again */
             error = to_list(cbody, clen, cnotfound, login, out);
         } else {
             error = GP_EUNAVAILABLE;

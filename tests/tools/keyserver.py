@@ -16,6 +16,8 @@ tests, switched at start (--mode) or at run time with GET /__control/mode/<mode>
     garbage   200 with bytes that are no key lines
     huge      200 with a body of --huge-bytes (default 8 MiB)
     notfound  404 for every login
+    hang      accept the request and never answer (until the mode changes, at most --hang-seconds)
+    drip      200 with key-list headers, then one byte a second (a body that never ends in time)
 
 GET /__control/stats returns {"mode": ..., "requests": {login: count}} as JSON; the control
 endpoints always answer, whatever the mode. SIGUSR1 switches to "down", SIGUSR2 back to "ok".
@@ -32,7 +34,7 @@ import threading
 import time
 
 LOGIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$")
-MODES = ("ok", "down", "500", "429", "slow", "garbage", "huge", "notfound")
+MODES = ("ok", "down", "500", "429", "slow", "garbage", "huge", "notfound", "hang", "drip")
 
 
 class State:
@@ -41,6 +43,7 @@ class State:
         self.mode = args.mode
         self.slow = args.slow_seconds
         self.huge = args.huge_bytes
+        self.hang = args.hang_seconds
         self.requests = {}
         self.lock = threading.Lock()
 
@@ -93,6 +96,28 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.send(429, b"slow down\n", extra={"Retry-After": "60"})
         if mode == "slow":
             time.sleep(st.slow)
+        if mode == "hang":
+            deadline = time.time() + st.hang
+            while st.mode == "hang" and time.time() < deadline:
+                time.sleep(0.05)
+            self.close_connection = True
+            return
+        if mode == "drip":
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", "100000")
+            self.end_headers()
+            try:
+                for _ in range(100000):
+                    if st.mode != "drip":
+                        break
+                    self.wfile.write(b"s")
+                    self.wfile.flush()
+                    time.sleep(1.0)
+            except OSError:
+                pass
+            self.close_connection = True
+            return
         if mode == "garbage":
             return self.send(200, b"<html>\x00\xff this is not a key list </html>\n")
         if mode == "huge":
@@ -127,6 +152,9 @@ class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
+    def handle_error(self, request, client_address):  # a client that hung up: not our concern
+        pass
+
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -137,6 +165,7 @@ def main():
     ap.add_argument("--mode", default="ok", choices=MODES)
     ap.add_argument("--slow-seconds", type=float, default=30.0)
     ap.add_argument("--huge-bytes", type=int, default=8 << 20)
+    ap.add_argument("--hang-seconds", type=float, default=120.0)
     args = ap.parse_args()
     srv = Server((args.host, args.port), Handler)
     srv.state = State(args)
