@@ -33,7 +33,9 @@ verify_result verify_receipt(srv *s, const gp_receipt *r, char fp[64], char type
         gp_keylist_free(keys);
         keys = NULL;
         int e2 = keys_get(s, r->sig_signer, true, &keys, &fresh);
-        if (e2 == GP_EUNAVAILABLE) return V_PENDING;
+        /* The source cannot answer now: the keys we have do not verify it; 422 (the client may
+         * retry). Pending is only for receipts with no key set at all to check against. */
+        if (e2 == GP_EUNAVAILABLE) return V_BADSIG;
         if (e2 == GP_ENOTFOUND) return V_NOKEYS;
         if (e2 < 0) return V_ERROR;
         error = gp_receipt_verify(&used, r, keys);

@@ -118,8 +118,9 @@ void resp_error(srv_resp *r, int error);
 void intake_post(srv *s, const char *body, size_t len, srv_resp *r);
 
 /* keys.c: the signer's keys, cached with a TTL. 0, GP_ENOTFOUND (publishes none),
- * GP_EUNAVAILABLE (source down and nothing cached). *fresh tells whether they came from the
- * source just now. */
+ * GP_EUNAVAILABLE (source down and nothing cached). *fresh tells whether asking the source
+ * again now would be pointless: they came from it just now, or it just failed to answer and a
+ * stale cached set was used. */
 int keys_get(srv *s, const char *login, bool force_refresh, gp_keylist **out, bool *fresh);
 
 /* verify.c: verification outcome for a parsed receipt, shared by intake and worker. */
