@@ -23,6 +23,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,6 +92,7 @@ typedef struct nvml_api {
 
 typedef struct dev_usage {
     bool listed;              /* the process list could be read at least once */
+    bool foreign;             /* it named a pid this PID namespace does not show */
     bool used;
     unsigned long long peak;  /* bytes */
     bool peak_unknown;        /* a tree process with NVML_VALUE_NOT_AVAILABLE memory */
@@ -398,7 +400,11 @@ static void sample_once(gp_gpus *g)
             unsigned long long mem;
             memcpy(&pid, e + PROC_PID_OFF, sizeof(pid));
             memcpy(&mem, e + PROC_MEM_OFF, sizeof(mem));
-            if (!in_tree(g, (pid_t)pid)) continue;
+            if (!in_tree(g, (pid_t)pid)) {
+                if (pid > 0 && kill((pid_t)pid, 0) < 0 && errno == ESRCH)
+                    g->usage[i].foreign = true;
+                continue;
+            }
             used = true;
             if (mem == NVML_VALUE_NOT_AVAILABLE_ULL) unknown = true;
             else sum += mem;
@@ -476,7 +482,9 @@ void gp_gpus_sample_stop(gp_gpus *g)
     for (size_t i = 0; i < g->ndevs; i++) {
         const dev_usage *u = &g->usage[i];
         gp_gpu *d = &g->devs[i];
-        d->used_by_tests = u->used ? GP_TRI_TRUE : u->listed ? GP_TRI_FALSE : GP_TRI_UNKNOWN;
+        d->used_by_tests = u->used                   ? GP_TRI_TRUE
+                           : u->listed && !u->foreign ? GP_TRI_FALSE
+                                                      : GP_TRI_UNKNOWN;
         d->peak_memory_mib = !u->used ? 0
                              : (u->peak_unknown && !u->peak) ? -1
                                                               : (int64_t)(u->peak / (1024ULL * 1024ULL));

@@ -38,8 +38,10 @@ typedef struct gp_gpu {
     int cc_major, cc_minor; /* -1 = unknown */
     gp_tri ecc_enabled, mig_enabled;
     /* filled by the sampler */
-    gp_tri used_by_tests;   /* a process of the sampled tree ran on this device; UNKNOWN when
-                               NVML never listed this device's processes (no permission, ...) */
+    gp_tri used_by_tests;   /* a process of the sampled tree ran on this device. UNKNOWN when
+                               that cannot be told: NVML never listed this device's processes
+                               (no permission, ...), or it listed pids this PID namespace does
+                               not show (a container: NVML reports host pids), none of ours */
     int64_t peak_memory_mib; /* the most GPU memory those processes held at once; -1 = used but
                                 NVML did not report the amount; 0 when not used */
 } gp_gpu;

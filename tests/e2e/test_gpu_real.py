@@ -131,7 +131,10 @@ def main():
             print("environment:\n" + json.dumps(e, indent=2))
             gpus = e.get("gpus", [])
             if check(len(gpus) >= 1, "gpus recorded"):
-                check(gpus[0].get("used_by_tests") is True, "device 0 used by the tests")
+                u = gpus[0].get("used_by_tests")
+                check(u is True, "device 0 used by the tests: %r%s" % (u, (
+                    " (null: NVML listed pids this PID namespace does not show, e.g. host pids "
+                    "inside a container; see the diag line above)") if u is None else ""))
                 check((gpus[0].get("peak_memory_mib") or 0) >= 512,
                       "peak memory at least 512 MiB: %r" % gpus[0].get("peak_memory_mib"))
                 for g in gpus[1:]:

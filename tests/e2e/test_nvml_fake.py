@@ -194,6 +194,20 @@ def main():
             check([g["used_by_tests"] for g in gpus] == [False, False] and
                   [g["peak_memory_mib"] for g in gpus] == [0, 0], "idle run used no GPU: %r" % gpus)
 
+        # a pid this PID namespace does not show (NVML in a container reports host pids) on
+        # device 0: whether the tests used it cannot be told -> null, not false
+        receipt = os.path.join(tmp, "receipt-foreign.json")
+        report = os.path.join(tmp, "report-foreign.xml")
+        e = dict(env, GPUPROOF_NVML_LIB=libs["v3"], FAKE_NVML_PROCS=procs,
+                 FAKE_NVML_FIXED="0:4194399:100")
+        writer = ("open(%r, 'w').write('<testsuite><testcase name=\"t\"/></testsuite>')" % report)
+        rc, out, err = run([CLI, "run", "--unsigned", "--paths", "src", "--junit", report, "--out",
+                            receipt, "--", PY, "-c", writer], cwd=repo, env=e)
+        if check(rc == 0 and os.path.exists(receipt), "foreign pid run (%d) %s" % (rc, err[-500:])):
+            gpus = json.load(open(receipt))["environment"]["gpus"]
+            check(gpus[0]["used_by_tests"] is None and gpus[1]["used_by_tests"] is False,
+                  "a foreign pid makes device 0 unknown (null), device 1 stays false: %r" % gpus)
+
         # -- 4. no NVML ---------------------------------------------------------------------
         for what, e in (("no library", dict(env, GPUPROOF_NVML_LIB="/nonexistent/libnvml.so")),
                         ("nvmlInit fails", dict(env, GPUPROOF_NVML_LIB=libs["v3"],

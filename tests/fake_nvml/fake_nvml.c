@@ -6,6 +6,8 @@
  * Compute processes: FAKE_NVML_PROCS="DEV:COMM:MIB,..." reports every live process whose
  * /proc/<pid>/comm is COMM as running on device DEV holding MIB MiB. So a test names the
  * processes it starts (a copy of sleep called gp_gpuworker) and the fake says they use a GPU.
+ * FAKE_NVML_FIXED="DEV:PID:MIB,..." reports PID itself, live or not (a pid from another PID
+ * namespace, as NVML shows host pids inside a container).
  * FAKE_NVML_INIT_FAIL=1 makes nvmlInit fail as without a loaded driver.
  * FAKE_NVML_CC=on|off|unsupported sets the confidential computing state (default off).
  * Built with -DFAKE_NO_V3 it lacks nvmlDeviceGetComputeRunningProcesses_v3 (older drivers).
@@ -188,12 +190,35 @@ nvmlReturn_t nvmlSystemGetConfComputeState(nvmlConfComputeSystemState_t *st)
 }
 
 /* Fills up to `cap` entries for device `dev` from FAKE_NVML_PROCS; returns how many match. */
+static void put(nvmlProcessInfo_t *out, unsigned int cap, unsigned int *n, unsigned int pid,
+                unsigned long long mib)
+{
+    if (*n < cap) {
+        memset(&out[*n], 0, sizeof(out[*n]));
+        out[*n].pid = pid;
+        out[*n].usedGpuMemory = mib * 1024ULL * 1024ULL;
+        out[*n].gpuInstanceId = out[*n].computeInstanceId = 0xFFFFFFFFu;
+    }
+    (*n)++;
+}
+
 static unsigned int find_procs(int dev, nvmlProcessInfo_t *out, unsigned int cap)
 {
-    const char *spec = getenv("FAKE_NVML_PROCS");
+    const char *spec = getenv("FAKE_NVML_PROCS"), *fixed = getenv("FAKE_NVML_FIXED");
     unsigned int n = 0;
     char *copy, *save = NULL;
-    if (!spec || !(copy = strdup(spec))) return 0;
+    if (fixed && (copy = strdup(fixed))) {
+        for (char *item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+            int d;
+            unsigned int pid;
+            unsigned long long mib;
+            if (sscanf(item, "%d:%u:%llu", &d, &pid, &mib) == 3 && d == dev)
+                put(out, cap, &n, pid, mib);
+        }
+        free(copy);
+        save = NULL;
+    }
+    if (!spec || !(copy = strdup(spec))) return n;
     for (char *item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
         int d;
         char comm[64];
@@ -211,13 +236,7 @@ static unsigned int find_procs(int dev, nvmlProcessInfo_t *out, unsigned int cap
             if (fgets(buf, sizeof(buf), f)) buf[strcspn(buf, "\n")] = '\0';
             fclose(f);
             if (strcmp(buf, comm)) continue;
-            if (n < cap) {
-                memset(&out[n], 0, sizeof(out[n]));
-                out[n].pid = (unsigned int)atoi(de->d_name);
-                out[n].usedGpuMemory = mib * 1024ULL * 1024ULL;
-                out[n].gpuInstanceId = out[n].computeInstanceId = 0xFFFFFFFFu;
-            }
-            n++;
+            put(out, cap, &n, (unsigned int)atoi(de->d_name), mib);
         }
         closedir(proc);
     }
