@@ -40,15 +40,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define READ_CHUNK (1u << 20)      /* bytes per read() */
+#define READ_CHUNK (1u << 20) /* bytes per read() */
 #define MAX_THREADS 8
-#define FILES_PER_THREAD 32        /* fewer files than this per thread: do not start another */
+#define FILES_PER_THREAD 32 /* fewer files than this per thread: do not start another */
 #define MAX_SYMLINK_HOPS 16
 
 typedef struct fp_file {
-    char *name;                    /* as it appears in the JSON (relative to the repository top) */
+    char *name; /* as it appears in the JSON (relative to the repository top) */
     size_t name_len;
-    char *fs_path;                 /* working tree: absolute path to read; NULL for tree entries */
+    char *fs_path; /* working tree: absolute path to read; NULL for tree entries */
     unsigned char md[GP_SHA256_LEN];
     bool present;
 } fp_file;
@@ -96,13 +96,14 @@ static int git_fail(int code, const char *what)
 /* ---- path selection --------------------------------------------------------------------- */
 
 typedef struct fp_specs {
-    char **spec;    /* a path without trailing '/'; "" matches everything */
+    char **spec; /* a path without trailing '/'; "" matches everything */
     size_t n;
 } fp_specs;
 
 static void specs_free(fp_specs *s)
 {
-    for (size_t i = 0; i < s->n; i++) free(s->spec[i]);
+    for (size_t i = 0; i < s->n; i++)
+        free(s->spec[i]);
     free(s->spec);
 }
 
@@ -110,23 +111,28 @@ static int specs_init(fp_specs *s, const char *const *paths, size_t npaths)
 {
     memset(s, 0, sizeof(*s));
     if (npaths == 0) return gp_error_setf(GP_EINVALID, "no paths to fingerprint (e.g. src,tests)");
-    if (!(s->spec = calloc(npaths, sizeof(*s->spec)))) return gp_error_setf(GP_ERROR, "out of memory");
+    if (!(s->spec = calloc(npaths, sizeof(*s->spec))))
+        return gp_error_setf(GP_ERROR, "out of memory");
     for (size_t i = 0; i < npaths; i++) {
         const char *p = paths[i] ? paths[i] : "";
         while (p[0] == '.' && p[1] == '/') {
             p += 2;
-            while (*p == '/') p++;
+            while (*p == '/')
+                p++;
         }
         size_t len = strlen(p);
-        while (len > 0 && p[len - 1] == '/') len--;
+        while (len > 0 && p[len - 1] == '/')
+            len--;
         if (len == 1 && p[0] == '.') len = 0;
         if (p[0] == '/' || strstr(p, "//"))
-            return gp_error_setf(GP_EINVALID, "fingerprint path \"%.100s\" must be relative, with single '/'", p);
+            return gp_error_setf(
+                GP_EINVALID, "fingerprint path \"%.100s\" must be relative, with single '/'", p);
         for (const char *c = p; c < p + len;) {
             const char *e = memchr(c, '/', (size_t)(p + len - c));
             size_t seg = e ? (size_t)(e - c) : (size_t)(p + len - c);
             if ((seg == 2 && c[0] == '.' && c[1] == '.') || (seg == 1 && c[0] == '.'))
-                return gp_error_setf(GP_EINVALID, "fingerprint path \"%.100s\" must not hold '.' or '..'", p);
+                return gp_error_setf(GP_EINVALID,
+                                     "fingerprint path \"%.100s\" must not hold '.' or '..'", p);
             c += seg + 1;
         }
         if (!(s->spec[i] = malloc(len + 1))) return gp_error_setf(GP_ERROR, "out of memory");
@@ -142,7 +148,8 @@ static bool specs_match(const fp_specs *s, const char *path)
 {
     for (size_t i = 0; i < s->n; i++) {
         size_t n = strlen(s->spec[i]);
-        if (n == 0 || (strncmp(path, s->spec[i], n) == 0 && (path[n] == '\0' || path[n] == '/'))) return true;
+        if (n == 0 || (strncmp(path, s->spec[i], n) == 0 && (path[n] == '\0' || path[n] == '/')))
+            return true;
     }
     return false;
 }
@@ -153,7 +160,8 @@ static bool specs_enter(const fp_specs *s, const char *dir, size_t dlen)
     for (size_t i = 0; i < s->n; i++) {
         size_t n = strlen(s->spec[i]);
         if (n == 0) return true;
-        if (n <= dlen && strncmp(dir, s->spec[i], n) == 0 && (dir[n] == '\0' || dir[n] == '/')) return true;
+        if (n <= dlen && strncmp(dir, s->spec[i], n) == 0 && (dir[n] == '\0' || dir[n] == '/'))
+            return true;
         if (n > dlen && strncmp(s->spec[i], dir, dlen) == 0 && s->spec[i][dlen] == '/') return true;
     }
     return false;
@@ -164,8 +172,8 @@ static bool specs_enter(const fp_specs *s, const char *dir, size_t dlen)
 typedef struct fp_work {
     fp_set *set;
     atomic_size_t next;
-    atomic_int error;      /* first error code (0 = none) */
-    char message[512];     /* its message */
+    atomic_int error;  /* first error code (0 = none) */
+    char message[512]; /* its message */
     pthread_mutex_t lock;
 } fp_work;
 
@@ -261,7 +269,8 @@ static int hash_all(fp_set *set)
         started++;
     }
     hash_worker(&w); /* this thread works too */
-    for (size_t i = 0; i < started; i++) pthread_join(threads[i], NULL);
+    for (size_t i = 0; i < started; i++)
+        pthread_join(threads[i], NULL);
     pthread_mutex_destroy(&w.lock);
     int error = atomic_load(&w.error);
     return error ? gp_error_setf(error, "%s", w.message) : 0;
@@ -288,7 +297,8 @@ static int escape_json(gp_buf *out, const char *s, size_t len)
         size_t n;
         if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
             const unsigned char *q = p;
-            while (q < end && *q >= 0x20 && *q < 0x7f && *q != '"' && *q != '\\') q++;
+            while (q < end && *q >= 0x20 && *q < 0x7f && *q != '"' && *q != '\\')
+                q++;
             error = gp_buf_add(out, p, (size_t)(q - p));
             p = q;
             continue;
@@ -306,37 +316,56 @@ static int escape_json(gp_buf *out, const char *s, size_t len)
             cp = c & 0x07;
             n = 4;
         } else {
-            return gp_error_setf(GP_EINVALID, "file name \"%.*s\" is not UTF-8", (int)(len > 200 ? 200 : len), s);
+            return gp_error_setf(GP_EINVALID, "file name \"%.*s\" is not UTF-8",
+                                 (int)(len > 200 ? 200 : len), s);
         }
-        if ((size_t)(end - p) < n) return gp_error_setf(GP_EINVALID, "file name \"%.200s\" is not UTF-8", s);
+        if ((size_t)(end - p) < n)
+            return gp_error_setf(GP_EINVALID, "file name \"%.200s\" is not UTF-8", s);
         for (size_t i = 1; i < n; i++) {
-            if ((p[i] & 0xc0) != 0x80) return gp_error_setf(GP_EINVALID, "file name \"%.200s\" is not UTF-8", s);
+            if ((p[i] & 0xc0) != 0x80)
+                return gp_error_setf(GP_EINVALID, "file name \"%.200s\" is not UTF-8", s);
             cp = cp << 6 | (p[i] & 0x3f);
         }
-        if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+        if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+            (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
             return gp_error_setf(GP_EINVALID, "file name \"%.200s\" is not UTF-8", s);
         p += n;
         char e[13];
         switch (cp) {
-        case '"': error = gp_buf_add(out, "\\\"", 2); continue;
-        case '\\': error = gp_buf_add(out, "\\\\", 2); continue;
-        case '\b': error = gp_buf_add(out, "\\b", 2); continue;
-        case '\f': error = gp_buf_add(out, "\\f", 2); continue;
-        case '\n': error = gp_buf_add(out, "\\n", 2); continue;
-        case '\r': error = gp_buf_add(out, "\\r", 2); continue;
-        case '\t': error = gp_buf_add(out, "\\t", 2); continue;
-        default: break;
+        case '"':
+            error = gp_buf_add(out, "\\\"", 2);
+            continue;
+        case '\\':
+            error = gp_buf_add(out, "\\\\", 2);
+            continue;
+        case '\b':
+            error = gp_buf_add(out, "\\b", 2);
+            continue;
+        case '\f':
+            error = gp_buf_add(out, "\\f", 2);
+            continue;
+        case '\n':
+            error = gp_buf_add(out, "\\n", 2);
+            continue;
+        case '\r':
+            error = gp_buf_add(out, "\\r", 2);
+            continue;
+        case '\t':
+            error = gp_buf_add(out, "\\t", 2);
+            continue;
+        default:
+            break;
         }
         if (cp >= 0x10000) {
             unsigned v = cp - 0x10000, hi = 0xd800 | (v >> 10), lo = 0xdc00 | (v & 0x3ff);
-            e[0] = '\\', e[1] = 'u', e[2] = hex[hi >> 12], e[3] = hex[(hi >> 8) & 15], e[4] = hex[(hi >> 4) & 15],
-            e[5] = hex[hi & 15];
-            e[6] = '\\', e[7] = 'u', e[8] = hex[lo >> 12], e[9] = hex[(lo >> 8) & 15], e[10] = hex[(lo >> 4) & 15],
-            e[11] = hex[lo & 15];
+            e[0] = '\\', e[1] = 'u', e[2] = hex[hi >> 12], e[3] = hex[(hi >> 8) & 15],
+            e[4] = hex[(hi >> 4) & 15], e[5] = hex[hi & 15];
+            e[6] = '\\', e[7] = 'u', e[8] = hex[lo >> 12], e[9] = hex[(lo >> 8) & 15],
+            e[10] = hex[(lo >> 4) & 15], e[11] = hex[lo & 15];
             error = gp_buf_add(out, e, 12);
         } else {
-            e[0] = '\\', e[1] = 'u', e[2] = hex[cp >> 12], e[3] = hex[(cp >> 8) & 15], e[4] = hex[(cp >> 4) & 15],
-            e[5] = hex[cp & 15];
+            e[0] = '\\', e[1] = 'u', e[2] = hex[cp >> 12], e[3] = hex[(cp >> 8) & 15],
+            e[4] = hex[(cp >> 4) & 15], e[5] = hex[cp & 15];
             error = gp_buf_add(out, e, 6);
         }
     }
@@ -360,13 +389,18 @@ static int finish(gp_fingerprint *out, fp_set *set)
     for (size_t i = 0; i < set->n; i++) {
         fp_file *f = &set->files[i];
         char hexd[GP_SHA256_HEX_LEN + 1];
-        if (!f->present || (i > 0 && cmp_file(f, &set->files[i - 1]) == 0 && set->files[i - 1].present)) continue;
+        if (!f->present ||
+            (i > 0 && cmp_file(f, &set->files[i - 1]) == 0 && set->files[i - 1].present))
+            continue;
         gp_buf_reset(&b);
         if ((error = gp_buf_add(&b, count ? ",\"" : "\"", count ? 2 : 1)) < 0 ||
-            (error = escape_json(&b, f->name, f->name_len)) < 0 || (error = gp_buf_add(&b, "\":\"", 3)) < 0)
+            (error = escape_json(&b, f->name, f->name_len)) < 0 ||
+            (error = gp_buf_add(&b, "\":\"", 3)) < 0)
             goto done;
         gp_hex(hexd, f->md, sizeof(f->md));
-        if ((error = gp_buf_add(&b, hexd, GP_SHA256_HEX_LEN)) < 0 || (error = gp_buf_putc(&b, '"')) < 0) goto done;
+        if ((error = gp_buf_add(&b, hexd, GP_SHA256_HEX_LEN)) < 0 ||
+            (error = gp_buf_putc(&b, '"')) < 0)
+            goto done;
         EVP_DigestUpdate(ctx, b.ptr, b.len);
         count++;
     }
@@ -382,7 +416,8 @@ done:
 
 /* ---- working tree ----------------------------------------------------------------------- */
 
-int gp_fingerprint_workdir(gp_fingerprint *out, const char *repo_dir, const char *const *paths, size_t npaths)
+int gp_fingerprint_workdir(gp_fingerprint *out, const char *repo_dir, const char *const *paths,
+                           size_t npaths)
 {
     git_repository *repo = NULL;
     git_index *index = NULL;
@@ -397,7 +432,8 @@ int gp_fingerprint_workdir(gp_fingerprint *out, const char *repo_dir, const char
         goto done;
     }
     if (!(workdir = git_repository_workdir(repo))) {
-        error = gp_error_setf(GP_EINVALID, "%s is a bare repository: use a commit's fingerprint", repo_dir);
+        error = gp_error_setf(GP_EINVALID, "%s is a bare repository: use a commit's fingerprint",
+                              repo_dir);
         goto done;
     }
     if ((error = specs_init(&specs, paths, npaths)) < 0) goto done;
@@ -446,7 +482,8 @@ typedef struct tree_walk {
 static int hash_blob(unsigned char md[GP_SHA256_LEN], git_repository *repo, const git_oid *id)
 {
     git_blob *blob = NULL;
-    if (git_blob_lookup(&blob, repo, id) < 0) return git_fail(GP_ERROR, "cannot read a blob of the commit");
+    if (git_blob_lookup(&blob, repo, id) < 0)
+        return git_fail(GP_ERROR, "cannot read a blob of the commit");
     gp_sha256(md, git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob));
     git_blob_free(blob);
     return 0;
@@ -481,24 +518,28 @@ static int resolve_link(tree_walk *w, const char *path, git_oid *blob_id, bool *
         const char *target = git_blob_rawcontent(link);
         const char *slash = strrchr(cur, '/');
         size_t dlen = slash ? (size_t)(slash - cur) : 0;
-        if (tlen == 0 || target[0] == '/' || dlen + 1 + tlen >= sizeof(next) || memchr(target, '\0', tlen)) {
+        if (tlen == 0 || target[0] == '/' || dlen + 1 + tlen >= sizeof(next) ||
+            memchr(target, '\0', tlen)) {
             git_blob_free(link);
             goto done;
         }
         /* normalise dirname(cur) + "/" + target, refusing to climb above the top */
         char joined[2 * PATH_MAX];
-        snprintf(joined, sizeof(joined), "%.*s%s%.*s", (int)dlen, cur, dlen ? "/" : "", (int)tlen, target);
+        snprintf(joined, sizeof(joined), "%.*s%s%.*s", (int)dlen, cur, dlen ? "/" : "", (int)tlen,
+                 target);
         git_blob_free(link);
         size_t o = 0;
         bool outside = false;
-        for (char *save = NULL, *seg = strtok_r(joined, "/", &save); seg; seg = strtok_r(NULL, "/", &save)) {
+        for (char *save = NULL, *seg = strtok_r(joined, "/", &save); seg;
+             seg = strtok_r(NULL, "/", &save)) {
             if (strcmp(seg, ".") == 0) continue;
             if (strcmp(seg, "..") == 0) {
                 if (o == 0) {
                     outside = true;
                     break;
                 }
-                while (o > 0 && next[o - 1] != '/') o--;
+                while (o > 0 && next[o - 1] != '/')
+                    o--;
                 if (o > 0) o--;
                 continue;
             }
@@ -565,7 +606,8 @@ int gp_fingerprint_commit(gp_fingerprint *out, const char *repo_dir, const char 
     git_libgit2_init();
     gp_buf_init(&w.path, 0);
     if (clen < 4 || clen > GIT_OID_HEXSZ || !gp_is_hex(commit, clen)) {
-        error = gp_error_setf(GP_EINVALID, "commit \"%.80s\" is not 4 to 40 hex digits", commit ? commit : "");
+        error = gp_error_setf(GP_EINVALID, "commit \"%.80s\" is not 4 to 40 hex digits",
+                              commit ? commit : "");
         goto done;
     }
     if ((rc = git_repository_open_ext(&repo, repo_dir ? repo_dir : ".", 0, NULL)) < 0) {
@@ -577,9 +619,12 @@ int gp_fingerprint_commit(gp_fingerprint *out, const char *repo_dir, const char 
         goto done;
     }
     if ((rc = git_commit_lookup_prefix(&c, repo, &oid, clen)) < 0) {
-        if (rc == GIT_EAMBIGUOUS) error = gp_error_setf(GP_EINVALID, "commit %s is ambiguous: give more digits", commit);
-        else if (rc == GIT_ENOTFOUND || rc == GIT_EINVALIDSPEC) error = gp_error_setf(GP_ENOTFOUND, "commit %s is not in %s", commit, repo_dir);
-        else error = git_fail(GP_ERROR, "cannot read the commit");
+        if (rc == GIT_EAMBIGUOUS)
+            error = gp_error_setf(GP_EINVALID, "commit %s is ambiguous: give more digits", commit);
+        else if (rc == GIT_ENOTFOUND || rc == GIT_EINVALIDSPEC)
+            error = gp_error_setf(GP_ENOTFOUND, "commit %s is not in %s", commit, repo_dir);
+        else
+            error = git_fail(GP_ERROR, "cannot read the commit");
         goto done;
     }
     if (git_commit_tree(&tree, c) < 0) {

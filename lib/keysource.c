@@ -45,11 +45,13 @@ int gp_keys_url(char **out, const char *url_template, const char *login)
     const char *tpl = url_template ? url_template : GP_KEYS_URL_DEFAULT;
     const char *at = strstr(tpl, "{user}");
     if (!gp_login_valid(login))
-        return gp_error_setf(GP_EINVALID, "\"%.60s\" is not a valid GitHub login", login ? login : "");
+        return gp_error_setf(GP_EINVALID, "\"%.60s\" is not a valid GitHub login",
+                             login ? login : "");
     if (!at || strstr(at + 6, "{user}"))
         return gp_error_setf(GP_EINVALID, "the keys URL template must contain {user} exactly once");
     if (!allowed_scheme(tpl))
-        return gp_error_setf(GP_EINVALID, "the keys URL template must start with https://, http:// or file://");
+        return gp_error_setf(GP_EINVALID,
+                             "the keys URL template must start with https://, http:// or file://");
     size_t pre = (size_t)(at - tpl), ulen = strlen(login), post = strlen(at + 6);
     char *url = malloc(pre + ulen + post + 1);
     if (!url) return gp_error_setf(GP_ERROR, "out of memory");
@@ -72,7 +74,8 @@ static size_t on_data(char *data, size_t size, size_t nmemb, void *userp)
     size_t n = size * nmemb;
     long status = 0;
     /* Only a 200's body matters (file: reports 0); an error page of any size is dropped. */
-    if (curl_easy_getinfo(st->h, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK && status != 200 && status != 0)
+    if (curl_easy_getinfo(st->h, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK && status != 200 &&
+        status != 0)
         return n;
     if (gp_buf_add(&st->body, data, n) < 0) {
         st->too_big = true;
@@ -122,7 +125,8 @@ int gp_keys_fetch(char **body, size_t *len, const gp_keysource *src, const char 
     if ((error = gp_keys_url(&url, s->url_template, login)) < 0) goto done;
     pthread_once(&curl_once, curl_init_once);
     if (curl_init_rc != CURLE_OK) {
-        error = gp_error_setf(GP_ERROR, "libcurl could not be initialised: %s", curl_easy_strerror(curl_init_rc));
+        error = gp_error_setf(GP_ERROR, "libcurl could not be initialised: %s",
+                              curl_easy_strerror(curl_init_rc));
         goto done;
     }
     if (!(h = curl_easy_init())) {
@@ -143,15 +147,16 @@ int gp_keys_fetch(char **body, size_t *len, const gp_keysource *src, const char 
         curl_easy_setopt(h, CURLOPT_WRITEDATA, &st) != CURLE_OK ||
         curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf) != CURLE_OK ||
         curl_easy_setopt(h, CURLOPT_USERAGENT, "gpuproof/" GP_VERSION) != CURLE_OK) {
-        error = gp_error_setf(GP_ERROR, "libcurl refused an option (built without http/https/file?)");
+        error =
+            gp_error_setf(GP_ERROR, "libcurl refused an option (built without http/https/file?)");
         goto done;
     }
     rc = curl_easy_perform(h);
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
     if (rc != CURLE_OK && status != 404 && status != 410) {
         if (st.too_big || rc == CURLE_FILESIZE_EXCEEDED)
-            error = gp_error_setf(GP_EUNAVAILABLE, "keys of %s from %s: body larger than %zu bytes", login, url,
-                                  max_body);
+            error = gp_error_setf(GP_EUNAVAILABLE, "keys of %s from %s: body larger than %zu bytes",
+                                  login, url, max_body);
         else if (rc == CURLE_FILE_COULDNT_READ_FILE)
             error = gp_error_setf(GP_ENOTFOUND, "keys of %s: %s does not exist", login, url);
         else
@@ -161,11 +166,13 @@ int gp_keys_fetch(char **body, size_t *len, const gp_keysource *src, const char 
     }
     /* file: URLs report status 0; a 404 / 410 counts even when its page was cut off */
     if (status == 404 || status == 410) {
-        error = gp_error_setf(GP_ENOTFOUND, "keys of %s: %s answered %ld (no such user)", login, url, status);
+        error = gp_error_setf(GP_ENOTFOUND, "keys of %s: %s answered %ld (no such user)", login,
+                              url, status);
         goto done;
     }
     if (status != 200 && status != 0) {
-        error = gp_error_setf(GP_EUNAVAILABLE, "keys of %s: %s answered %ld; retry later", login, url, status);
+        error = gp_error_setf(GP_EUNAVAILABLE, "keys of %s: %s answered %ld; retry later", login,
+                              url, status);
         goto done;
     }
     if (all_space(st.body.ptr ? st.body.ptr : "", st.body.len)) {
@@ -173,8 +180,9 @@ int gp_keys_fetch(char **body, size_t *len, const gp_keysource *src, const char 
         goto done;
     }
     if (!has_key_line(st.body.ptr, st.body.len)) {
-        error = gp_error_setf(GP_EUNAVAILABLE, "keys of %s: %s answered with something that holds no SSH key",
-                              login, url);
+        error = gp_error_setf(GP_EUNAVAILABLE,
+                              "keys of %s: %s answered with something that holds no SSH key", login,
+                              url);
         goto done;
     }
     if (!(*body = gp_buf_detach(&st.body, len))) {

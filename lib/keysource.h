@@ -28,10 +28,10 @@
 #define GP_KEYS_URL_DEFAULT "https://github.com/{user}.keys"
 
 typedef struct gp_keysource {
-    const char *url_template;  /* NULL = GP_KEYS_URL_DEFAULT */
-    long connect_timeout_ms;   /* 0 = 2000 */
-    long timeout_ms;           /* whole transfer; 0 = 5000 */
-    size_t max_body;           /* 0 = 256 KiB */
+    const char *url_template; /* NULL = GP_KEYS_URL_DEFAULT */
+    long connect_timeout_ms;  /* 0 = 2000 */
+    long timeout_ms;          /* whole transfer; 0 = 5000 */
+    size_t max_body;          /* 0 = 256 KiB */
 } gp_keysource;
 
 /* Builds the URL for a login (validated first; a valid login needs no URL escaping). The

@@ -42,10 +42,14 @@ static sig_alg alg_of(const char *name)
 static bool key_fits(sig_alg alg, const gp_pubkey *k)
 {
     switch (alg) {
-    case ALG_ED25519: return k->type == GP_KEY_ED25519;
-    case ALG_ECDSA_SHA256: return gp_keytype_is_ecdsa(k->type) && k->pkey;
-    case ALG_RSA_PSS_SHA256: return k->type == GP_KEY_RSA && k->pkey && k->rsa_bits >= GP_RSA_VERIFY_MIN_BITS;
-    default: return false;
+    case ALG_ED25519:
+        return k->type == GP_KEY_ED25519;
+    case ALG_ECDSA_SHA256:
+        return gp_keytype_is_ecdsa(k->type) && k->pkey;
+    case ALG_RSA_PSS_SHA256:
+        return k->type == GP_KEY_RSA && k->pkey && k->rsa_bits >= GP_RSA_VERIFY_MIN_BITS;
+    default:
+        return false;
     }
 }
 
@@ -98,7 +102,8 @@ int gp_sig_verify(const gp_pubkey **used, const gp_keylist *keys, const char *al
             ok = siglen == crypto_sign_BYTES &&
                  crypto_sign_verify_detached(sig, msg, msglen, k->ed25519) == 0;
         } else {
-            if ((ok = verify_evp(k, alg == ALG_RSA_PSS_SHA256, sig, siglen, msg, msglen)) < 0) return ok;
+            if ((ok = verify_evp(k, alg == ALG_RSA_PSS_SHA256, sig, siglen, msg, msglen)) < 0)
+                return ok;
         }
         if (ok) {
             if (used) *used = k;
@@ -107,10 +112,10 @@ int gp_sig_verify(const gp_pubkey **used, const gp_keylist *keys, const char *al
         }
     }
     if (tried == 0)
-        return gp_error_setf(GP_EBADSIG, "the signer publishes no key usable for %s (%zu keys)", algorithm,
-                             keys ? keys->n : 0);
-    return gp_error_setf(GP_EBADSIG, "no %s key of the signer verifies the signature (%zu tried)", algorithm,
-                         tried);
+        return gp_error_setf(GP_EBADSIG, "the signer publishes no key usable for %s (%zu keys)",
+                             algorithm, keys ? keys->n : 0);
+    return gp_error_setf(GP_EBADSIG, "no %s key of the signer verifies the signature (%zu tried)",
+                         algorithm, tried);
 }
 
 int gp_receipt_verify(const gp_pubkey **used, const gp_receipt *r, const gp_keylist *keys)

@@ -4,8 +4,8 @@
  * The plugin's raw signatures (receipt-v1.md "Signature algorithms"):
  *   ed25519        64-byte Ed25519 over the signed bytes (libsodium)
  *   ecdsa-sha256   DER ECDSA over SHA-256 of the signed bytes, any NIST curve (libcrypto)
- *   rsa-pss-sha256 RSASSA-PSS, SHA-256, MGF1-SHA-256, any salt length (libcrypto); RSA < 2048 bits unused
- * and the gpuproof extension "sshsig" (sshsig.h; namespace "gpu-proof", handed to
+ *   rsa-pss-sha256 RSASSA-PSS, SHA-256, MGF1-SHA-256, any salt length (libcrypto); RSA < 2048 bits
+ * unused and the gpuproof extension "sshsig" (sshsig.h; namespace "gpu-proof", handed to
  * gp_sshsig_verify()). Only keys whose type fits the algorithm are tried (ed25519: ssh-ed25519;
  * ecdsa-sha256: ecdsa-sha2-nistp256/384/521; rsa-pss-sha256: ssh-rsa of 2048 bits or more; sk-
  * keys never make raw signatures); the first that verifies is reported. Thread-safe.

@@ -3,13 +3,14 @@
  *
  * A public key blob (RFC 4253 §6.6) is a sequence of SSH strings / mpints (RFC 4251 §5):
  *   ssh-ed25519                          string type, string pk[32]
- *   ecdsa-sha2-nistpN (RFC 5656 §3.1)    string type, string "nistpN", string Q (uncompressed point)
- *   ssh-rsa                              string type, mpint e, mpint n
+ *   ecdsa-sha2-nistpN (RFC 5656 §3.1)    string type, string "nistpN", string Q (uncompressed
+ * point) ssh-rsa                              string type, mpint e, mpint n
  *   sk-ssh-ed25519@openssh.com           string type, string pk[32], string application
- *   sk-ecdsa-sha2-nistp256@openssh.com   string type, string "nistp256", string Q, string application
- * (OpenSSH PROTOCOL.u2f for the sk- types). A blob must be consumed exactly; ECDSA points are
- * checked to lie on their curve and RSA keys are built through EVP_PKEY_fromdata (OpenSSL 3).
- * The fingerprint is "SHA256:" + unpadded base64 of SHA-256(blob), as `ssh-keygen -l -E sha256`.
+ *   sk-ecdsa-sha2-nistp256@openssh.com   string type, string "nistp256", string Q, string
+ * application (OpenSSH PROTOCOL.u2f for the sk- types). A blob must be consumed exactly; ECDSA
+ * points are checked to lie on their curve and RSA keys are built through EVP_PKEY_fromdata
+ * (OpenSSL 3). The fingerprint is "SHA256:" + unpadded base64 of SHA-256(blob), as `ssh-keygen -l
+ * -E sha256`.
  */
 #include "sshkey.h"
 #include "error.h"
@@ -22,17 +23,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define GP_KEYLIST_MAX 100            /* keys kept from one .keys text */
-#define GP_KEYLINE_MAX (16 * 1024)    /* longest key line considered */
-#define GP_RSA_MIN_BITS 1024          /* OpenSSH refuses smaller RSA keys outright */
-#define GP_RSA_MAX_BITS 16384         /* OpenSSH's SSHBUF_MAX_BIGNUM */
+#define GP_KEYLIST_MAX 100         /* keys kept from one .keys text */
+#define GP_KEYLINE_MAX (16 * 1024) /* longest key line considered */
+#define GP_RSA_MIN_BITS 1024       /* OpenSSH refuses smaller RSA keys outright */
+#define GP_RSA_MAX_BITS 16384      /* OpenSSH's SSHBUF_MAX_BIGNUM */
 
 static const struct {
     gp_keytype type;
     const char *name;
-    const char *curve;   /* SSH curve identifier, ECDSA only */
-    const char *group;   /* OpenSSL group name, ECDSA only */
-    size_t point_len;    /* uncompressed point length, ECDSA only */
+    const char *curve; /* SSH curve identifier, ECDSA only */
+    const char *group; /* OpenSSL group name, ECDSA only */
+    size_t point_len;  /* uncompressed point length, ECDSA only */
 } keytypes[] = {
     {GP_KEY_ED25519, "ssh-ed25519", NULL, NULL, 0},
     {GP_KEY_ECDSA_P256, "ecdsa-sha2-nistp256", "nistp256", "P-256", 65},
@@ -59,7 +60,8 @@ bool gp_keytype_is_ecdsa(gp_keytype t)
 static int keytype_index(const unsigned char *name, size_t len)
 {
     for (size_t i = 0; i < NKEYTYPES; i++)
-        if (strlen(keytypes[i].name) == len && memcmp(keytypes[i].name, name, len) == 0) return (int)i;
+        if (strlen(keytypes[i].name) == len && memcmp(keytypes[i].name, name, len) == 0)
+            return (int)i;
     return -1;
 }
 
@@ -67,7 +69,8 @@ static int keytype_index(const unsigned char *name, size_t len)
 
 int gp_ssh_get_u32(gp_sshbuf *b, uint32_t *out)
 {
-    if (b->len < 4) return gp_error_setf(GP_EINVALID, "SSH data truncated: expected a 32-bit integer");
+    if (b->len < 4)
+        return gp_error_setf(GP_EINVALID, "SSH data truncated: expected a 32-bit integer");
     *out = (uint32_t)b->p[0] << 24 | (uint32_t)b->p[1] << 16 | (uint32_t)b->p[2] << 8 | b->p[3];
     b->p += 4;
     b->len -= 4;
@@ -91,7 +94,8 @@ int gp_ssh_get_string(gp_sshbuf *b, const unsigned char **out, size_t *len)
     if ((error = gp_ssh_get_u32(b, &n)) < 0) return error;
     if (n > b->len) {
         *b = save;
-        return gp_error_setf(GP_EINVALID, "SSH string of %u bytes runs past the end of its data", n);
+        return gp_error_setf(GP_EINVALID, "SSH string of %u bytes runs past the end of its data",
+                             n);
     }
     *out = b->p;
     *len = n;
@@ -115,7 +119,8 @@ int gp_ssh_expect_string(gp_sshbuf *b, const char *expect)
 }
 
 /* A positive mpint (RFC 4251 §5): no sign bit, no superfluous leading zero. Points into b. */
-static int get_mpint_positive(gp_sshbuf *b, const unsigned char **out, size_t *len, const char *what)
+static int get_mpint_positive(gp_sshbuf *b, const unsigned char **out, size_t *len,
+                              const char *what)
 {
     const unsigned char *p;
     size_t n;
@@ -151,7 +156,8 @@ static int pkey_fromdata(EVP_PKEY **out, const char *alg, OSSL_PARAM *params, co
         gp_error_setf(GP_EINVALID, "%s is not a valid public key", what);
         goto done;
     }
-    if (!(check = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL)) || EVP_PKEY_public_check(check) <= 0) {
+    if (!(check = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL)) ||
+        EVP_PKEY_public_check(check) <= 0) {
         gp_error_setf(GP_EINVALID, "%s is not a valid public key", what);
         goto done;
     }
@@ -183,7 +189,8 @@ static int rsa_pkey(EVP_PKEY **out, const unsigned char *e, size_t elen, const u
     BIGNUM *bn_e = NULL, *bn_n = NULL;
     int error = GP_ERROR;
     if (!(bn_e = BN_bin2bn(e, (int)elen, NULL)) || !(bn_n = BN_bin2bn(n, (int)nlen, NULL)) ||
-        !(bld = OSSL_PARAM_BLD_new()) || !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn_n) ||
+        !(bld = OSSL_PARAM_BLD_new()) ||
+        !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn_n) ||
         !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, bn_e) ||
         !(params = OSSL_PARAM_BLD_to_param(bld))) {
         error = gp_error_setf(GP_ERROR, "out of memory building an RSA key");
@@ -216,7 +223,8 @@ static int get_application(gp_pubkey *k, gp_sshbuf *b)
     int error;
     if ((error = gp_ssh_get_string(b, &s, &n)) < 0) return error;
     if (n == 0 || n > 1024 || memchr(s, '\0', n))
-        return gp_error_setf(GP_EINVALID, "security key application string is empty, too long or holds NUL");
+        return gp_error_setf(GP_EINVALID,
+                             "security key application string is empty, too long or holds NUL");
     if (!(k->application = malloc(n + 1))) return gp_error_setf(GP_ERROR, "out of memory");
     memcpy(k->application, s, n);
     k->application[n] = '\0';
@@ -256,7 +264,8 @@ int gp_pubkey_from_blob(gp_pubkey *out, const unsigned char *blob, size_t len)
     case GP_KEY_ECDSA_P521:
     case GP_KEY_SK_ECDSA_P256:
         if ((error = gp_ssh_expect_string(&b, keytypes[ti].curve)) < 0) {
-            gp_error_setf(error, "%s key does not name the curve %s", keytypes[ti].name, keytypes[ti].curve);
+            gp_error_setf(error, "%s key does not name the curve %s", keytypes[ti].name,
+                          keytypes[ti].curve);
             goto done;
         }
         if ((error = gp_ssh_get_string(&b, &s, &slen)) < 0) goto done;
@@ -276,7 +285,8 @@ int gp_pubkey_from_blob(gp_pubkey *out, const unsigned char *blob, size_t len)
             goto done;
         }
         k.rsa_bits = (unsigned)(nlen * 8);
-        for (unsigned char top = n[0]; !(top & 0x80); top <<= 1) k.rsa_bits--;
+        for (unsigned char top = n[0]; !(top & 0x80); top <<= 1)
+            k.rsa_bits--;
         if (k.rsa_bits < GP_RSA_MIN_BITS) {
             error = gp_error_setf(GP_EINVALID, "RSA key of %u bits is below the minimum of %d",
                                   k.rsa_bits, GP_RSA_MIN_BITS);
@@ -293,7 +303,8 @@ int gp_pubkey_from_blob(gp_pubkey *out, const unsigned char *blob, size_t len)
         (error = get_application(&k, &b)) < 0)
         goto done;
     if (b.len != 0) {
-        error = gp_error_setf(GP_EINVALID, "%s key blob has %zu trailing bytes", keytypes[ti].name, b.len);
+        error = gp_error_setf(GP_EINVALID, "%s key blob has %zu trailing bytes", keytypes[ti].name,
+                              b.len);
         goto done;
     }
     if (!(k.blob = malloc(len))) {
@@ -324,10 +335,12 @@ static bool is_space(char c)
 static bool next_token(const char **p, const char *end, const char **tok, size_t *toklen)
 {
     const char *s = *p;
-    while (s < end && is_space(*s)) s++;
+    while (s < end && is_space(*s))
+        s++;
     if (s == end) return false;
     const char *t = s;
-    while (t < end && !is_space(*t)) t++;
+    while (t < end && !is_space(*t))
+        t++;
     *tok = s;
     *toklen = (size_t)(t - s);
     *p = t;
@@ -339,10 +352,13 @@ static bool skip_options(const char **p, const char *end)
 {
     const char *s = *p;
     bool quoted = false;
-    while (s < end && is_space(*s)) s++;
+    while (s < end && is_space(*s))
+        s++;
     for (; s < end && (quoted || !is_space(*s)); s++) {
-        if (*s == '\\' && quoted && s + 1 < end && s[1] == '"') s++;
-        else if (*s == '"') quoted = !quoted;
+        if (*s == '\\' && quoted && s + 1 < end && s[1] == '"')
+            s++;
+        else if (*s == '"')
+            quoted = !quoted;
     }
     if (quoted) return false;
     *p = s;
@@ -355,8 +371,8 @@ static bool looks_like_type(const char *t, size_t n)
     if (n == 0 || n > 64) return false;
     for (size_t i = 0; i < n; i++) {
         char c = t[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-              c == '@' || c == '.'))
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '@' || c == '.'))
             return false;
     }
     return true;
@@ -401,7 +417,8 @@ int gp_pubkey_parse_line(gp_pubkey *out, const char *line, size_t len)
     b = (gp_sshbuf){blob, bloblen};
     if ((error = gp_ssh_get_string(&b, &btype, &btypelen)) < 0) goto done;
     if (btypelen != typelen || memcmp(btype, type, typelen) != 0) {
-        error = gp_error_setf(GP_EINVALID, "SSH key line says \"%.*s\" but its key data is of another type",
+        error = gp_error_setf(GP_EINVALID,
+                              "SSH key line says \"%.*s\" but its key data is of another type",
                               (int)typelen, type);
         goto done;
     }
@@ -440,7 +457,8 @@ int gp_pubkey_to_line(char **out, const gp_pubkey *k)
 void gp_keylist_free(gp_keylist *l)
 {
     if (!l) return;
-    for (size_t i = 0; i < l->n; i++) gp_pubkey_clear(&l->keys[i]);
+    for (size_t i = 0; i < l->n; i++)
+        gp_pubkey_clear(&l->keys[i]);
     free(l->keys);
     free(l);
 }
@@ -456,7 +474,8 @@ int gp_keylist_parse(gp_keylist **out, const char *text, size_t len)
         gp_pubkey k;
         if (gp_pubkey_parse_line(&k, p, (size_t)(eol - p)) == 0) {
             bool dup = false;
-            for (size_t i = 0; i < l->n && !dup; i++) dup = gp_pubkey_equal(&l->keys[i], &k);
+            for (size_t i = 0; i < l->n && !dup; i++)
+                dup = gp_pubkey_equal(&l->keys[i], &k);
             if (dup) {
                 gp_pubkey_clear(&k);
             } else {

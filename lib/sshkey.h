@@ -25,19 +25,19 @@ typedef enum {
     GP_KEY_ECDSA_P384,
     GP_KEY_ECDSA_P521,
     GP_KEY_RSA,
-    GP_KEY_SK_ED25519,      /* sk-ssh-ed25519@openssh.com */
-    GP_KEY_SK_ECDSA_P256,   /* sk-ecdsa-sha2-nistp256@openssh.com */
+    GP_KEY_SK_ED25519,    /* sk-ssh-ed25519@openssh.com */
+    GP_KEY_SK_ECDSA_P256, /* sk-ecdsa-sha2-nistp256@openssh.com */
 } gp_keytype;
 
 typedef struct gp_pubkey {
     gp_keytype type;
-    unsigned char *blob;         /* the SSH wire blob, owned */
+    unsigned char *blob; /* the SSH wire blob, owned */
     size_t blob_len;
-    char fingerprint[64];        /* "SHA256:..." */
-    unsigned char ed25519[32];   /* ED25519 and SK_ED25519 */
-    EVP_PKEY *pkey;              /* ECDSA, RSA, SK_ECDSA: owned */
-    unsigned rsa_bits;           /* RSA modulus size */
-    char *application;           /* sk- types: the application string ("ssh:"), owned */
+    char fingerprint[64];      /* "SHA256:..." */
+    unsigned char ed25519[32]; /* ED25519 and SK_ED25519 */
+    EVP_PKEY *pkey;            /* ECDSA, RSA, SK_ECDSA: owned */
+    unsigned rsa_bits;         /* RSA modulus size */
+    char *application;         /* sk- types: the application string ("ssh:"), owned */
 } gp_pubkey;
 
 typedef struct gp_keylist {

@@ -50,11 +50,13 @@ static int setup(void **state)
     if (!mkdtemp(tmp)) return -1;
     snprintf(work, sizeof(work), "%s/work", tmp);
     snprintf(bare, sizeof(bare), "%s/bare.git", tmp);
-    if (sh("git clone -q '%s/repo.bundle' '%s' 2>/dev/null && git clone -q --bare '%s/repo.bundle' '%s' 2>/dev/null",
+    if (sh("git clone -q '%s/repo.bundle' '%s' 2>/dev/null && git clone -q --bare '%s/repo.bundle' "
+           "'%s' 2>/dev/null",
            vectors(), work, vectors(), bare) != 0)
         return -1;
     return sh("cd '%s' && git config user.email t@example.com && git config user.name t && "
-              "git config core.symlinks true", work);
+              "git config core.symlinks true",
+              work);
 }
 
 static int teardown(void **state)
@@ -72,7 +74,8 @@ static void reference(char digest[65], size_t *count, const char *dir, const cha
     snprintf(cmd, sizeof(cmd),
              "cd '%s' && %s -c '\n"
              "import subprocess, hashlib, json, os, sys\n"
-             "out = subprocess.check_output([\"git\", \"ls-files\", \"-z\", \"--\"] + sys.argv[1:]).decode()\n"
+             "out = subprocess.check_output([\"git\", \"ls-files\", \"-z\", \"--\"] + "
+             "sys.argv[1:]).decode()\n"
              "files = {}\n"
              "for p in out.split(\"\\0\"):\n"
              "    if p and os.path.isfile(p):\n"
@@ -87,7 +90,8 @@ static void reference(char digest[65], size_t *count, const char *dir, const cha
     assert_int_equal(pclose(p), 0);
 }
 
-static void expect_workdir(const char *dir, const char *const *paths, size_t npaths, const char *pyargs)
+static void expect_workdir(const char *dir, const char *const *paths, size_t npaths,
+                           const char *pyargs)
 {
     char digest[65];
     size_t count;
@@ -111,11 +115,13 @@ static void test_vectors(void **state)
     assert_non_null(m);
     size_t i, checked = 0, differs = 0;
     json_t *v;
-    json_array_foreach(json_object_get(m, "vectors"), i, v) {
+    json_array_foreach(json_object_get(m, "vectors"), i, v)
+    {
         const char *kind = json_string_value(json_object_get(v, "fingerprint"));
         const char *commit = json_string_value(json_object_get(v, "commit"));
         if (!kind) continue;
-        snprintf(path, sizeof(path), "%s/%s", vectors(), json_string_value(json_object_get(v, "file")));
+        snprintf(path, sizeof(path), "%s/%s", vectors(),
+                 json_string_value(json_object_get(v, "file")));
         json_t *r = json_load_file(path, 0, &jerr);
         assert_non_null(r);
         json_t *f = json_object_get(r, "fingerprint");
@@ -125,7 +131,8 @@ static void test_vectors(void **state)
         const char *paths[8];
         size_t np = json_array_size(inc);
         assert_true(np > 0 && np <= 8);
-        for (size_t k = 0; k < np; k++) paths[k] = json_string_value(json_array_get(inc, k));
+        for (size_t k = 0; k < np; k++)
+            paths[k] = json_string_value(json_array_get(inc, k));
 
         gp_fingerprint fw, fb, fa;
         assert_int_equal(sh("git -C '%s' checkout -q --detach %s", work, commit), 0);
@@ -176,18 +183,24 @@ static void test_changes(void **state)
     assert_string_equal(fp.digest, clean.digest);
 
     /* a missing tracked file is left out; an untracked file does not count */
-    assert_int_equal(sh("rm '%s/tests/conftest.py' && echo x > '%s/src/untracked.py'", work, work), 0);
+    assert_int_equal(sh("rm '%s/tests/conftest.py' && echo x > '%s/src/untracked.py'", work, work),
+                     0);
     assert_int_equal(gp_fingerprint_workdir(&fp, work, SRC_TESTS, 2), 0);
     assert_int_equal(fp.file_count, 2);
     assert_string_not_equal(fp.digest, clean.digest);
     expect_workdir(work, SRC_TESTS, 2, "src tests");
-    assert_int_equal(sh("git -C '%s' checkout -q -- tests/conftest.py && rm '%s/src/untracked.py'", work, work), 0);
+    assert_int_equal(
+        sh("git -C '%s' checkout -q -- tests/conftest.py && rm '%s/src/untracked.py'", work, work),
+        0);
 
     /* a tracked file replaced by a FIFO is not a file: left out, and nothing blocks on it */
-    assert_int_equal(sh("rm '%s/tests/conftest.py' && mkfifo '%s/tests/conftest.py'", work, work), 0);
+    assert_int_equal(sh("rm '%s/tests/conftest.py' && mkfifo '%s/tests/conftest.py'", work, work),
+                     0);
     assert_int_equal(gp_fingerprint_workdir(&fp, work, SRC_TESTS, 2), 0);
     assert_int_equal(fp.file_count, 2);
-    assert_int_equal(sh("rm '%s/tests/conftest.py' && git -C '%s' checkout -q -- tests/conftest.py", work, work), 0);
+    assert_int_equal(
+        sh("rm '%s/tests/conftest.py' && git -C '%s' checkout -q -- tests/conftest.py", work, work),
+        0);
 
     /* path forms: trailing '/', "./", a file, ".", a directory that is not there */
     static const char *const slash[] = {"src/", "./tests"};
@@ -217,25 +230,27 @@ static void test_names_and_many_files(void **state)
     assert_int_equal(sh("git -C '%s' checkout -q -B extra %s", work, head), 0);
     /* non-ASCII (BMP and astral), quote, backslash, space, control-free odd names, a symlink,
      * an executable, and enough files to hash on several threads */
-    assert_int_equal(sh("cd '%s' && mkdir -p 'src/d\xc3\xbc' src/gen tests/sub && "
-                        "printf a > 'src/d\xc3\xbc/\xe2\x9c\x93.py' && printf b > 'src/\xf0\x9f\x9a\x80.txt' && "
-                        "printf c > 'src/q\"uote.py' && printf d > 'src/back\\slash.py' && "
-                        "printf e > 'src/with space.py' && printf f > 'src/~tilde' && printf g > src/Zed && "
-                        "printf h > 'src/\x7f' && "
-                        "printf 'x\\n' > tests/sub/run.sh && chmod +x tests/sub/run.sh && "
-                        "ln -s ../src/Zed tests/link-to-zed && ln -s kern src/link-to-dir && "
-                        "ln -s /etc/hostname src/outside && "
-                        "for i in $(seq 1 150); do echo \"$i\" > src/gen/f$i.py; done && "
-                        "git add -A && git commit -q -m extra",
-                        work),
-                     0);
+    assert_int_equal(
+        sh("cd '%s' && mkdir -p 'src/d\xc3\xbc' src/gen tests/sub && "
+           "printf a > 'src/d\xc3\xbc/\xe2\x9c\x93.py' && printf b > 'src/\xf0\x9f\x9a\x80.txt' && "
+           "printf c > 'src/q\"uote.py' && printf d > 'src/back\\slash.py' && "
+           "printf e > 'src/with space.py' && printf f > 'src/~tilde' && printf g > src/Zed && "
+           "printf h > 'src/\x7f' && "
+           "printf 'x\\n' > tests/sub/run.sh && chmod +x tests/sub/run.sh && "
+           "ln -s ../src/Zed tests/link-to-zed && ln -s kern src/link-to-dir && "
+           "ln -s /etc/hostname src/outside && "
+           "for i in $(seq 1 150); do echo \"$i\" > src/gen/f$i.py; done && "
+           "git add -A && git commit -q -m extra",
+           work),
+        0);
     expect_workdir(work, SRC_TESTS, 2, "src tests");
     gp_fingerprint w, t;
     assert_int_equal(gp_fingerprint_workdir(&w, work, SRC_TESTS, 2), 0);
     /* the tree agrees for everything the commit can answer: all but the link leaving the tree */
-    static const char *const inside[] = {"src/gen", "src/d\xc3\xbc", "src/\xf0\x9f\x9a\x80.txt", "tests",
-                                         "src/q\"uote.py", "src/back\\slash.py", "src/with space.py",
-                                         "src/~tilde", "src/Zed", "src/\x7f", "src/link-to-dir", "src/kern"};
+    static const char *const inside[] = {
+        "src/gen",        "src/d\xc3\xbc",      "src/\xf0\x9f\x9a\x80.txt", "tests",
+        "src/q\"uote.py", "src/back\\slash.py", "src/with space.py",        "src/~tilde",
+        "src/Zed",        "src/\x7f",           "src/link-to-dir",          "src/kern"};
     size_t ni = sizeof(inside) / sizeof(inside[0]);
     assert_int_equal(gp_fingerprint_workdir(&w, work, inside, ni), 0);
     char cmd[512], sha[64] = "";
@@ -247,8 +262,8 @@ static void test_names_and_many_files(void **state)
     assert_int_equal(gp_fingerprint_commit(&t, work, sha, inside, ni), 0);
     assert_string_equal(w.digest, t.digest);
     assert_int_equal(w.file_count, t.file_count);
-    /* 150 generated, 8 odd names, 4 under tests (one a link to src/Zed), src/kern/ops.py; the link to
-     * a directory is not a file */
+    /* 150 generated, 8 odd names, 4 under tests (one a link to src/Zed), src/kern/ops.py; the link
+     * to a directory is not a file */
     assert_int_equal(w.file_count, 150 + 8 + 4 + 1);
 }
 
@@ -265,12 +280,14 @@ static void test_errors(void **state)
     static const char *const bad[][1] = {{"../etc"}, {"/etc"}, {"src/../tests"}, {"src//kern"}};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         assert_int_equal(gp_fingerprint_workdir(&fp, work, bad[i], 1), GP_EINVALID);
-    assert_int_equal(gp_fingerprint_commit(&fp, bare, "1111111111111111111111111111111111111111", SRC_TESTS, 2),
-                     GP_ENOTFOUND);
+    assert_int_equal(
+        gp_fingerprint_commit(&fp, bare, "1111111111111111111111111111111111111111", SRC_TESTS, 2),
+        GP_ENOTFOUND);
     assert_int_equal(gp_fingerprint_commit(&fp, bare, "main", SRC_TESTS, 2), GP_EINVALID);
     assert_int_equal(gp_fingerprint_commit(&fp, bare, "2c6", SRC_TESTS, 2), GP_EINVALID);
     assert_int_equal(gp_fingerprint_commit(&fp, bare, NULL, SRC_TESTS, 2), GP_EINVALID);
-    assert_int_equal(gp_fingerprint_commit(&fp, missing, "2c6362308d6f", SRC_TESTS, 2), GP_ENOTFOUND);
+    assert_int_equal(gp_fingerprint_commit(&fp, missing, "2c6362308d6f", SRC_TESTS, 2),
+                     GP_ENOTFOUND);
     assert_true(gp_error_last()[0] != '\0');
 }
 

@@ -3,10 +3,10 @@
  *
  * The server runs in a thread on 127.0.0.1 (port 0) and answers by login:
  *   ok, redirect (-> ok), nokeys (empty), blank (only newlines), unknowntype (a key line of a
- *   type gpuproof does not use), missing (404), bigmissing (a 404 page over the limit), gone (410), down (500), busy (503), limited (429),
- *   garbage (an HTML page), huge (Content-Length over the limit), stream (no Content-Length,
- *   endless key lines), slow (headers, then a byte every 50 ms), stall (never answers),
- *   loop (redirects to itself), tofile (redirects to file:///etc/passwd).
+ *   type gpuproof does not use), missing (404), bigmissing (a 404 page over the limit), gone (410),
+ * down (500), busy (503), limited (429), garbage (an HTML page), huge (Content-Length over the
+ * limit), stream (no Content-Length, endless key lines), slow (headers, then a byte every 50 ms),
+ * stall (never answers), loop (redirects to itself), tofile (redirects to file:///etc/passwd).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -70,7 +70,8 @@ static bool send_all(int fd, const void *p, size_t n)
 static void respond(int fd, int status, const char *extra_headers, const char *body)
 {
     char head[512];
-    snprintf(head, sizeof(head), "HTTP/1.1 %d X\r\nConnection: close\r\nContent-Length: %zu\r\n%s\r\n", status,
+    snprintf(head, sizeof(head),
+             "HTTP/1.1 %d X\r\nConnection: close\r\nContent-Length: %zu\r\n%s\r\n", status,
              strlen(body), extra_headers ? extra_headers : "");
     if (send_all(fd, head, strlen(head))) send_all(fd, body, strlen(body));
 }
@@ -78,7 +79,8 @@ static void respond(int fd, int status, const char *extra_headers, const char *b
 /* Sleeps up to ms, returning early when the server stops. */
 static void nap(int ms)
 {
-    for (int i = 0; i < ms / 10 && !atomic_load(&srv.stop); i++) usleep(10000);
+    for (int i = 0; i < ms / 10 && !atomic_load(&srv.stop); i++)
+        usleep(10000);
 }
 
 static void serve(int fd)
@@ -99,29 +101,43 @@ static void serve(int fd)
         respond(fd, 400, NULL, "");
         return;
     }
-    if (!strcmp(user, "ok")) respond(fd, 200, NULL, KEY_ED);
-    else if (!strcmp(user, "redirect")) respond(fd, 302, "Location: /ok.keys\r\n", "");
-    else if (!strcmp(user, "nokeys")) respond(fd, 200, NULL, "");
-    else if (!strcmp(user, "blank")) respond(fd, 200, NULL, "\n\r\n\n");
-    else if (!strcmp(user, "unknowntype")) respond(fd, 200, NULL, KEY_DSS);
-    else if (!strcmp(user, "missing")) respond(fd, 404, NULL, "Not Found");
+    if (!strcmp(user, "ok"))
+        respond(fd, 200, NULL, KEY_ED);
+    else if (!strcmp(user, "redirect"))
+        respond(fd, 302, "Location: /ok.keys\r\n", "");
+    else if (!strcmp(user, "nokeys"))
+        respond(fd, 200, NULL, "");
+    else if (!strcmp(user, "blank"))
+        respond(fd, 200, NULL, "\n\r\n\n");
+    else if (!strcmp(user, "unknowntype"))
+        respond(fd, 200, NULL, KEY_DSS);
+    else if (!strcmp(user, "missing"))
+        respond(fd, 404, NULL, "Not Found");
     else if (!strcmp(user, "bigmissing")) {
-        const char *head = "HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 200000\r\n\r\n";
+        const char *head =
+            "HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 200000\r\n\r\n";
         char page[1000];
         memset(page, 'x', sizeof(page));
         if (!send_all(fd, head, strlen(head))) return;
         for (int i = 0; i < 200 && !atomic_load(&srv.stop); i++)
             if (!send_all(fd, page, sizeof(page))) return;
-    }
-    else if (!strcmp(user, "gone")) respond(fd, 410, NULL, "Gone");
-    else if (!strcmp(user, "down")) respond(fd, 500, NULL, KEY_ED);
-    else if (!strcmp(user, "busy")) respond(fd, 503, NULL, "");
-    else if (!strcmp(user, "limited")) respond(fd, 429, "Retry-After: 60\r\n", "");
-    else if (!strcmp(user, "garbage")) respond(fd, 200, NULL, "<html><body>Sign in to the Wi-Fi</body></html>\n");
-    else if (!strcmp(user, "loop")) respond(fd, 302, "Location: /loop.keys\r\n", "");
-    else if (!strcmp(user, "tofile")) respond(fd, 302, "Location: file:///etc/passwd\r\n", "");
+    } else if (!strcmp(user, "gone"))
+        respond(fd, 410, NULL, "Gone");
+    else if (!strcmp(user, "down"))
+        respond(fd, 500, NULL, KEY_ED);
+    else if (!strcmp(user, "busy"))
+        respond(fd, 503, NULL, "");
+    else if (!strcmp(user, "limited"))
+        respond(fd, 429, "Retry-After: 60\r\n", "");
+    else if (!strcmp(user, "garbage"))
+        respond(fd, 200, NULL, "<html><body>Sign in to the Wi-Fi</body></html>\n");
+    else if (!strcmp(user, "loop"))
+        respond(fd, 302, "Location: /loop.keys\r\n", "");
+    else if (!strcmp(user, "tofile"))
+        respond(fd, 302, "Location: file:///etc/passwd\r\n", "");
     else if (!strcmp(user, "huge")) {
-        const char *head = "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 10000000\r\n\r\n";
+        const char *head =
+            "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 10000000\r\n\r\n";
         if (!send_all(fd, head, strlen(head))) return;
         for (int i = 0; i < 100000 && !atomic_load(&srv.stop); i++)
             if (!send_all(fd, KEY_ED, sizeof(KEY_ED) - 1)) return;
@@ -139,7 +155,8 @@ static void serve(int fd)
         }
     } else if (!strcmp(user, "stall")) {
         nap(5000);
-    } else respond(fd, 404, NULL, "");
+    } else
+        respond(fd, 404, NULL, "");
 }
 
 static void *server_main(void *arg)
@@ -163,8 +180,8 @@ static int server_start(void **state)
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     socklen_t alen = sizeof(a);
     srv.fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (srv.fd < 0 || bind(srv.fd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(srv.fd, 16) < 0 ||
-        getsockname(srv.fd, (struct sockaddr *)&a, &alen) < 0)
+    if (srv.fd < 0 || bind(srv.fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+        listen(srv.fd, 16) < 0 || getsockname(srv.fd, (struct sockaddr *)&a, &alen) < 0)
         return -1;
     srv.port = ntohs(a.sin_port);
     atomic_store(&srv.stop, 0);
@@ -199,11 +216,18 @@ static void test_urls(void **state)
     static const struct {
         const char *tpl, *login;
     } bad[] = {
-        {NULL, "../../etc/passwd"}, {NULL, "a/b"},  {NULL, "-alice"},   {NULL, "alice-"}, {NULL, "a--b"},
-        {NULL, ""},                 {NULL, NULL},   {NULL, "al ice"},   {NULL, "alice%2f"},
+        {NULL, "../../etc/passwd"},
+        {NULL, "a/b"},
+        {NULL, "-alice"},
+        {NULL, "alice-"},
+        {NULL, "a--b"},
+        {NULL, ""},
+        {NULL, NULL},
+        {NULL, "al ice"},
+        {NULL, "alice%2f"},
         {NULL, "a-a-a-a-a-a-a-a-a-a-a-a-a-a-a-a-a-a-a-a-"},
-        {"https://github.com/alice.keys", "alice"},             /* no {user} */
-        {"https://x/{user}/{user}.keys", "alice"},              /* twice */
+        {"https://github.com/alice.keys", "alice"}, /* no {user} */
+        {"https://x/{user}/{user}.keys", "alice"},  /* twice */
         {"ftp://x/{user}.keys", "alice"},
         {"gopher://x/{user}.keys", "alice"},
         {"/etc/{user}.keys", "alice"},
@@ -211,7 +235,8 @@ static void test_urls(void **state)
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         url = NULL;
-        if (gp_keys_url(&url, bad[i].tpl, bad[i].login) != GP_EINVALID) fail_msg("bad case %zu accepted", i);
+        if (gp_keys_url(&url, bad[i].tpl, bad[i].login) != GP_EINVALID)
+            fail_msg("bad case %zu accepted", i);
         assert_null(url);
         assert_true(gp_error_last()[0] != '\0');
     }
@@ -258,7 +283,8 @@ static void test_http(void **state)
         size_t len = 0;
         int rc = fetch(cases[i].login, &body, &len, 3000);
         if (rc != cases[i].expect)
-            fail_msg("%s: expected %d, got %d (%s)", cases[i].login, cases[i].expect, rc, gp_error_last());
+            fail_msg("%s: expected %d, got %d (%s)", cases[i].login, cases[i].expect, rc,
+                     gp_error_last());
         if (rc == 0) {
             assert_non_null(body);
             assert_int_equal(len, strlen(body));
@@ -289,7 +315,8 @@ static void test_timeouts(void **state)
         double t0 = now_s();
         assert_int_equal(fetch(slow[i], &body, &len, 500), GP_EUNAVAILABLE);
         double took = now_s() - t0;
-        if (took < 0.4 || took > 2.0) fail_msg("%s: cut off after %.2f s, expected about 0.5 s", slow[i], took);
+        if (took < 0.4 || took > 2.0)
+            fail_msg("%s: cut off after %.2f s, expected about 0.5 s", slow[i], took);
         assert_null(body);
     }
 
@@ -317,7 +344,8 @@ static void write_file(const char *dir, const char *name, const char *text, size
     snprintf(path, sizeof(path), "%s/%s", dir, name);
     FILE *f = fopen(path, "w");
     assert_non_null(f);
-    for (size_t i = 0; i < repeat; i++) fputs(text, f);
+    for (size_t i = 0; i < repeat; i++)
+        fputs(text, f);
     fclose(f);
 }
 
@@ -348,7 +376,8 @@ static void test_file(void **state)
         size_t len = 0;
         int rc = gp_keys_fetch(&body, &len, &src, cases[i].login);
         if (rc != cases[i].expect)
-            fail_msg("file %s: expected %d, got %d (%s)", cases[i].login, cases[i].expect, rc, gp_error_last());
+            fail_msg("file %s: expected %d, got %d (%s)", cases[i].login, cases[i].expect, rc,
+                     gp_error_last());
         if (rc == 0) assert_string_equal(body, KEY_ED);
         free(body);
     }

@@ -45,7 +45,8 @@ static char *slurp(const char *path, size_t *len)
 {
     char *text = NULL;
     size_t n = 0;
-    if (gp_read_file(&text, &n, path, 1 << 22) != 0) fail_msg("cannot read %s: %s", path, gp_error_last());
+    if (gp_read_file(&text, &n, path, 1 << 22) != 0)
+        fail_msg("cannot read %s: %s", path, gp_error_last());
     if (len) *len = n;
     return text;
 }
@@ -62,7 +63,8 @@ static void test_vectors(void **state)
     assert_non_null(manifest);
     size_t i, checked_valid = 0, checked_invalid = 0;
     json_t *v;
-    json_array_foreach(json_object_get(manifest, "vectors"), i, v) {
+    json_array_foreach(json_object_get(manifest, "vectors"), i, v)
+    {
         const char *file = json_string_value(json_object_get(v, "file"));
         const char *expect = json_string_value(json_object_get(v, "expect"));
         if (strcmp(expect, "valid") != 0 && strcmp(expect, "invalid_signature") != 0) continue;
@@ -80,7 +82,8 @@ static void test_vectors(void **state)
         assert_non_null(value);
 
         const char *base = strrchr(file, '/') + 1;
-        snprintf(path, sizeof(path), "%s/canonical/%.*s.canon", vectors(), (int)(strlen(base) - 5), base);
+        snprintf(path, sizeof(path), "%s/canonical/%.*s.canon", vectors(), (int)(strlen(base) - 5),
+                 base);
         size_t msglen;
         char *msg = slurp(path, &msglen);
         snprintf(path, sizeof(path), "%s/github/%s.keys", vectors(), signer);
@@ -115,7 +118,8 @@ static void test_vectors(void **state)
     json_decref(manifest);
 }
 
-/* Every vector through gp_receipt_parse + gp_receipt_verify, the way the CLI and server call them. */
+/* Every vector through gp_receipt_parse + gp_receipt_verify, the way the CLI and server call them.
+ */
 static void test_receipt_vectors(void **state)
 {
     (void)state;
@@ -126,7 +130,8 @@ static void test_receipt_vectors(void **state)
     assert_non_null(manifest);
     size_t i, counts[4] = {0};
     json_t *v;
-    json_array_foreach(json_object_get(manifest, "vectors"), i, v) {
+    json_array_foreach(json_object_get(manifest, "vectors"), i, v)
+    {
         const char *file = json_string_value(json_object_get(v, "file"));
         const char *expect = json_string_value(json_object_get(v, "expect"));
         size_t len;
@@ -145,7 +150,8 @@ static void test_receipt_vectors(void **state)
 
         /* the signed bytes are the canonical file */
         const char *base = strrchr(file, '/') + 1;
-        snprintf(path, sizeof(path), "%s/canonical/%.*s.canon", vectors(), (int)(strlen(base) - 5), base);
+        snprintf(path, sizeof(path), "%s/canonical/%.*s.canon", vectors(), (int)(strlen(base) - 5),
+                 base);
         size_t canonlen;
         char *canon = slurp(path, &canonlen);
         assert_int_equal(r->signed_len, canonlen);
@@ -190,8 +196,8 @@ static void test_receipt_vectors(void **state)
 
 static void put_string(gp_buf *b, const void *s, size_t n)
 {
-    unsigned char len[4] = {(unsigned char)(n >> 24), (unsigned char)(n >> 16), (unsigned char)(n >> 8),
-                            (unsigned char)n};
+    unsigned char len[4] = {(unsigned char)(n >> 24), (unsigned char)(n >> 16),
+                            (unsigned char)(n >> 8), (unsigned char)n};
     assert_int_equal(gp_buf_add(b, len, 4), 0);
     assert_int_equal(gp_buf_add(b, s, n), 0);
 }
@@ -202,13 +208,15 @@ static void put_mpint(gp_buf *b, const BIGNUM *bn)
     int n = BN_bn2bin(bn, tmp + 1);
     assert_true(n > 0);
     tmp[0] = 0;
-    if (tmp[1] & 0x80) put_string(b, tmp, (size_t)n + 1);
-    else put_string(b, tmp + 1, (size_t)n);
+    if (tmp[1] & 0x80)
+        put_string(b, tmp, (size_t)n + 1);
+    else
+        put_string(b, tmp + 1, (size_t)n);
 }
 
 typedef struct testkey {
-    const char *alg;          /* signature algorithm it makes */
-    EVP_PKEY *pkey;           /* ECDSA / RSA private key */
+    const char *alg; /* signature algorithm it makes */
+    EVP_PKEY *pkey;  /* ECDSA / RSA private key */
     unsigned char sk[crypto_sign_SECRETKEYBYTES], pk[crypto_sign_PUBLICKEYBYTES];
     gp_pubkey pub;
 } testkey;
@@ -233,8 +241,9 @@ static void make_ecdsa(testkey *t, const char *group, const char *curve)
     assert_non_null(t->pkey);
     unsigned char point[256];
     size_t plen = 0;
-    assert_int_equal(EVP_PKEY_get_octet_string_param(t->pkey, OSSL_PKEY_PARAM_PUB_KEY, point, sizeof(point),
-                                                     &plen), 1);
+    assert_int_equal(EVP_PKEY_get_octet_string_param(t->pkey, OSSL_PKEY_PARAM_PUB_KEY, point,
+                                                     sizeof(point), &plen),
+                     1);
     char type[64];
     snprintf(type, sizeof(type), "ecdsa-sha2-%s", curve);
     gp_buf b = GP_BUF_INIT(0);
@@ -300,7 +309,8 @@ static gp_keylist *list_of(testkey **ks, size_t n)
     gp_keylist *l = calloc(1, sizeof(*l));
     l->keys = calloc(n, sizeof(*l->keys));
     l->n = n;
-    for (size_t i = 0; i < n; i++) l->keys[i] = ks[i]->pub; /* borrowed: freed by free_list */
+    for (size_t i = 0; i < n; i++)
+        l->keys[i] = ks[i]->pub; /* borrowed: freed by free_list */
     return l;
 }
 
@@ -335,7 +345,8 @@ static void test_generated(void **state)
             unsigned char sig[1024];
             size_t n = sign(sig, sizeof(sig), t, "SHA256", salts[j], MSG, strlen(MSG));
             const gp_pubkey *used = NULL;
-            int rc = gp_sig_verify(&used, keys, t->alg, sig, n, (const unsigned char *)MSG, strlen(MSG));
+            int rc =
+                gp_sig_verify(&used, keys, t->alg, sig, n, (const unsigned char *)MSG, strlen(MSG));
             if (rc != 0) fail_msg("%s key %zu salt %d: %s", t->alg, s, salts[j], gp_error_last());
             assert_string_equal(used->fingerprint, t->pub.fingerprint);
 
@@ -343,23 +354,28 @@ static void test_generated(void **state)
             char alt[sizeof(MSG)];
             memcpy(alt, MSG, sizeof(MSG));
             alt[5] ^= 1;
-            assert_int_equal(gp_sig_verify(&used, keys, t->alg, sig, n, (unsigned char *)alt, strlen(alt)),
-                             GP_EBADSIG);
+            assert_int_equal(
+                gp_sig_verify(&used, keys, t->alg, sig, n, (unsigned char *)alt, strlen(alt)),
+                GP_EBADSIG);
             assert_null(used);
             sig[n / 2] ^= 0x10;
-            assert_int_equal(gp_sig_verify(&used, keys, t->alg, sig, n, (const unsigned char *)MSG,
-                                           strlen(MSG)), GP_EBADSIG);
+            assert_int_equal(
+                gp_sig_verify(&used, keys, t->alg, sig, n, (const unsigned char *)MSG, strlen(MSG)),
+                GP_EBADSIG);
             sig[n / 2] ^= 0x10;
             /* truncated / extended signature */
-            assert_int_equal(gp_sig_verify(&used, keys, t->alg, sig, n - 1, (const unsigned char *)MSG,
-                                           strlen(MSG)), GP_EBADSIG);
+            assert_int_equal(gp_sig_verify(&used, keys, t->alg, sig, n - 1,
+                                           (const unsigned char *)MSG, strlen(MSG)),
+                             GP_EBADSIG);
             sig[n] = 0;
-            assert_int_equal(gp_sig_verify(&used, keys, t->alg, sig, n + 1, (const unsigned char *)MSG,
-                                           strlen(MSG)), GP_EBADSIG);
+            assert_int_equal(gp_sig_verify(&used, keys, t->alg, sig, n + 1,
+                                           (const unsigned char *)MSG, strlen(MSG)),
+                             GP_EBADSIG);
             /* the right bytes under another algorithm name: no key of that type verifies */
             const char *other = strcmp(t->alg, "ed25519") == 0 ? "ecdsa-sha256" : "ed25519";
-            assert_int_equal(gp_sig_verify(&used, keys, other, sig, n, (const unsigned char *)MSG, strlen(MSG)),
-                             GP_EBADSIG);
+            assert_int_equal(
+                gp_sig_verify(&used, keys, other, sig, n, (const unsigned char *)MSG, strlen(MSG)),
+                GP_EBADSIG);
         }
     }
 
@@ -370,11 +386,13 @@ static void test_generated(void **state)
         unsigned char sig[1024];
         size_t n = sign(sig, sizeof(sig), &p256, "SHA256", 0, MSG, strlen(MSG));
         const gp_pubkey *used = NULL;
-        assert_int_equal(gp_sig_verify(&used, few, "ecdsa-sha256", sig, n, (const unsigned char *)MSG,
-                                       strlen(MSG)), GP_EBADSIG);
-        n = sign(sig, sizeof(sig), &ed, "SHA256", 0, MSG, strlen(MSG));
-        assert_int_equal(gp_sig_verify(&used, few, "ed25519", sig, n, (const unsigned char *)MSG, strlen(MSG)),
+        assert_int_equal(gp_sig_verify(&used, few, "ecdsa-sha256", sig, n,
+                                       (const unsigned char *)MSG, strlen(MSG)),
                          GP_EBADSIG);
+        n = sign(sig, sizeof(sig), &ed, "SHA256", 0, MSG, strlen(MSG));
+        assert_int_equal(
+            gp_sig_verify(&used, few, "ed25519", sig, n, (const unsigned char *)MSG, strlen(MSG)),
+            GP_EBADSIG);
         assert_non_null(strstr(gp_error_last(), "no key usable"));
         free_list(few);
     }
@@ -382,10 +400,12 @@ static void test_generated(void **state)
     /* RSA keys under 2048 bits are never used */
     {
         unsigned char sig[1024];
-        size_t n = sign(sig, sizeof(sig), &rsa1024, "SHA256", RSA_PSS_SALTLEN_MAX, MSG, strlen(MSG));
+        size_t n =
+            sign(sig, sizeof(sig), &rsa1024, "SHA256", RSA_PSS_SALTLEN_MAX, MSG, strlen(MSG));
         const gp_pubkey *used = NULL;
-        assert_int_equal(gp_sig_verify(&used, keys, "rsa-pss-sha256", sig, n, (const unsigned char *)MSG,
-                                       strlen(MSG)), GP_EBADSIG);
+        assert_int_equal(gp_sig_verify(&used, keys, "rsa-pss-sha256", sig, n,
+                                       (const unsigned char *)MSG, strlen(MSG)),
+                         GP_EBADSIG);
     }
 
     /* PKCS#1 v1.5 is not PSS; ECDSA over SHA-384 is not ecdsa-sha256 */
@@ -393,43 +413,53 @@ static void test_generated(void **state)
         unsigned char sig[1024];
         const gp_pubkey *used = NULL;
         size_t n = sign(sig, sizeof(sig), &rsa2048, "SHA256", INT32_MIN, MSG, strlen(MSG));
-        assert_int_equal(gp_sig_verify(&used, keys, "rsa-pss-sha256", sig, n, (const unsigned char *)MSG,
-                                       strlen(MSG)), GP_EBADSIG);
+        assert_int_equal(gp_sig_verify(&used, keys, "rsa-pss-sha256", sig, n,
+                                       (const unsigned char *)MSG, strlen(MSG)),
+                         GP_EBADSIG);
         n = sign(sig, sizeof(sig), &p384, "SHA384", 0, MSG, strlen(MSG));
-        assert_int_equal(gp_sig_verify(&used, keys, "ecdsa-sha256", sig, n, (const unsigned char *)MSG,
-                                       strlen(MSG)), GP_EBADSIG);
+        assert_int_equal(gp_sig_verify(&used, keys, "ecdsa-sha256", sig, n,
+                                       (const unsigned char *)MSG, strlen(MSG)),
+                         GP_EBADSIG);
         /* PSS with SHA-512 as the message digest */
         n = sign(sig, sizeof(sig), &rsa2048, "SHA512", RSA_PSS_SALTLEN_MAX, MSG, strlen(MSG));
-        assert_int_equal(gp_sig_verify(&used, keys, "rsa-pss-sha256", sig, n, (const unsigned char *)MSG,
-                                       strlen(MSG)), GP_EBADSIG);
+        assert_int_equal(gp_sig_verify(&used, keys, "rsa-pss-sha256", sig, n,
+                                       (const unsigned char *)MSG, strlen(MSG)),
+                         GP_EBADSIG);
     }
 
     /* unknown algorithms, a malformed sshsig, empty signatures, empty key lists */
     {
         unsigned char sig[64] = {0};
         const gp_pubkey *used = NULL;
-        assert_int_equal(gp_sig_verify(&used, keys, "ed448", sig, 64, (const unsigned char *)MSG, 3),
-                         GP_EUNSUPPORTED);
+        assert_int_equal(
+            gp_sig_verify(&used, keys, "ed448", sig, 64, (const unsigned char *)MSG, 3),
+            GP_EUNSUPPORTED);
         assert_int_equal(gp_sig_verify(&used, keys, NULL, sig, 64, (const unsigned char *)MSG, 3),
                          GP_EUNSUPPORTED);
 #ifdef GP_HAVE_SSHSIG
-        assert_int_equal(gp_sig_verify(&used, keys, "sshsig", sig, 64, (const unsigned char *)MSG, 3),
-                         GP_EINVALID);
+        assert_int_equal(
+            gp_sig_verify(&used, keys, "sshsig", sig, 64, (const unsigned char *)MSG, 3),
+            GP_EINVALID);
 #else
-        assert_int_equal(gp_sig_verify(&used, keys, "sshsig", sig, 64, (const unsigned char *)MSG, 3),
-                         GP_EUNSUPPORTED);
+        assert_int_equal(
+            gp_sig_verify(&used, keys, "sshsig", sig, 64, (const unsigned char *)MSG, 3),
+            GP_EUNSUPPORTED);
 #endif
-        assert_int_equal(gp_sig_verify(&used, keys, "ed25519", sig, 0, (const unsigned char *)MSG, 3),
-                         GP_EUNSIGNED);
+        assert_int_equal(
+            gp_sig_verify(&used, keys, "ed25519", sig, 0, (const unsigned char *)MSG, 3),
+            GP_EUNSIGNED);
         gp_keylist empty = {NULL, 0};
-        assert_int_equal(gp_sig_verify(&used, &empty, "ed25519", sig, 64, (const unsigned char *)MSG, 3),
-                         GP_EBADSIG);
-        assert_int_equal(gp_sig_verify(&used, NULL, "ed25519", sig, 64, (const unsigned char *)MSG, 3),
-                         GP_EBADSIG);
+        assert_int_equal(
+            gp_sig_verify(&used, &empty, "ed25519", sig, 64, (const unsigned char *)MSG, 3),
+            GP_EBADSIG);
+        assert_int_equal(
+            gp_sig_verify(&used, NULL, "ed25519", sig, 64, (const unsigned char *)MSG, 3),
+            GP_EBADSIG);
     }
 
     free_list(keys);
-    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) free_testkey(all[i]);
+    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+        free_testkey(all[i]);
 }
 
 /* "sshsig" is handed to sshsig.c with the namespace "gpu-proof" and the same keys. */
@@ -447,13 +477,17 @@ static void test_sshsig_dispatch(void **state)
         unsigned char *data = NULL, *sshsig = NULL, *blob = NULL, raw[64];
         size_t datalen, sshsiglen, bloblen;
         assert_int_equal(gp_sshsig_signed_data(&data, &datalen, namespaces[i], "sha512",
-                                               (const unsigned char *)MSG, strlen(MSG)), 0);
+                                               (const unsigned char *)MSG, strlen(MSG)),
+                         0);
         crypto_sign_detached(raw, NULL, data, datalen, ed.sk);
-        assert_int_equal(gp_sshsig_ssh_signature(&sshsig, &sshsiglen, "ssh-ed25519", raw, sizeof(raw)), 0);
-        assert_int_equal(gp_sshsig_encode(&blob, &bloblen, ed.pub.blob, ed.pub.blob_len, namespaces[i], "sha512",
-                                          sshsig, sshsiglen), 0);
+        assert_int_equal(
+            gp_sshsig_ssh_signature(&sshsig, &sshsiglen, "ssh-ed25519", raw, sizeof(raw)), 0);
+        assert_int_equal(gp_sshsig_encode(&blob, &bloblen, ed.pub.blob, ed.pub.blob_len,
+                                          namespaces[i], "sha512", sshsig, sshsiglen),
+                         0);
         const gp_pubkey *used = NULL;
-        int rc = gp_sig_verify(&used, keys, "sshsig", blob, bloblen, (const unsigned char *)MSG, strlen(MSG));
+        int rc = gp_sig_verify(&used, keys, "sshsig", blob, bloblen, (const unsigned char *)MSG,
+                               strlen(MSG));
         if (i == 0) {
             if (rc != 0) fail_msg("sshsig: %s", gp_error_last());
             assert_ptr_equal(used, &keys->keys[1]);
@@ -507,10 +541,8 @@ int main(void)
 {
     if (sodium_init() < 0) return 1;
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_vectors),
-        cmocka_unit_test(test_receipt_vectors),
-        cmocka_unit_test(test_generated),
-        cmocka_unit_test(test_sshsig_dispatch),
+        cmocka_unit_test(test_vectors),        cmocka_unit_test(test_receipt_vectors),
+        cmocka_unit_test(test_generated),      cmocka_unit_test(test_sshsig_dispatch),
         cmocka_unit_test(test_receipt_struct),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

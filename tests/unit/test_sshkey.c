@@ -43,10 +43,10 @@ static const struct {
     const char *name;
     gp_keytype type;
 } fixtures[] = {
-    {"ed25519", GP_KEY_ED25519},         {"ecdsa256", GP_KEY_ECDSA_P256},
-    {"ecdsa384", GP_KEY_ECDSA_P384},     {"ecdsa521", GP_KEY_ECDSA_P521},
-    {"rsa2048", GP_KEY_RSA},             {"rsa3072", GP_KEY_RSA},
-    {"sk-ed25519", GP_KEY_SK_ED25519},   {"sk-ecdsa256", GP_KEY_SK_ECDSA_P256},
+    {"ed25519", GP_KEY_ED25519},       {"ecdsa256", GP_KEY_ECDSA_P256},
+    {"ecdsa384", GP_KEY_ECDSA_P384},   {"ecdsa521", GP_KEY_ECDSA_P521},
+    {"rsa2048", GP_KEY_RSA},           {"rsa3072", GP_KEY_RSA},
+    {"sk-ed25519", GP_KEY_SK_ED25519}, {"sk-ecdsa256", GP_KEY_SK_ECDSA_P256},
 };
 
 static void test_fixture_fingerprints(void **state)
@@ -68,11 +68,16 @@ static void test_fixture_fingerprints(void **state)
         assert_int_equal(k.type, fixtures[i].type);
         assert_string_equal(k.fingerprint, fp);
         if (k.type == GP_KEY_RSA) assert_int_equal(k.rsa_bits, bits);
-        if (k.type == GP_KEY_ED25519 || k.type == GP_KEY_SK_ED25519) assert_null(k.pkey);
-        else assert_non_null(k.pkey);
-        if (k.type == GP_KEY_SK_ED25519) assert_string_equal(k.application, "ssh:");
-        else if (k.type == GP_KEY_SK_ECDSA_P256) assert_string_equal(k.application, "ssh:gpuproof");
-        else assert_null(k.application);
+        if (k.type == GP_KEY_ED25519 || k.type == GP_KEY_SK_ED25519)
+            assert_null(k.pkey);
+        else
+            assert_non_null(k.pkey);
+        if (k.type == GP_KEY_SK_ED25519)
+            assert_string_equal(k.application, "ssh:");
+        else if (k.type == GP_KEY_SK_ECDSA_P256)
+            assert_string_equal(k.application, "ssh:gpuproof");
+        else
+            assert_null(k.application);
 
         /* to_line gives back "TYPE BASE64" of the file, and parses to the same key */
         char *out = NULL;
@@ -112,7 +117,8 @@ static void test_github_keys(void **state)
         gp_keylist *l = NULL;
         assert_int_equal(gp_keylist_parse(&l, text, len), 0);
         size_t n = 0;
-        for (char *save = NULL, *ln = strtok_r(fps, "\n", &save); ln; ln = strtok_r(NULL, "\n", &save)) {
+        for (char *save = NULL, *ln = strtok_r(fps, "\n", &save); ln;
+             ln = strtok_r(NULL, "\n", &save)) {
             unsigned bits;
             char fp[128];
             assert_int_equal(sscanf(ln, "%u %127s", &bits, fp), 2);
@@ -162,21 +168,36 @@ static char *mutated_line(const char *fixture, const char *type_override, mutato
 
 static void put_string(gp_buf *b, const void *s, size_t n)
 {
-    unsigned char len[4] = {(unsigned char)(n >> 24), (unsigned char)(n >> 16), (unsigned char)(n >> 8),
-                            (unsigned char)n};
+    unsigned char len[4] = {(unsigned char)(n >> 24), (unsigned char)(n >> 16),
+                            (unsigned char)(n >> 8), (unsigned char)n};
     assert_int_equal(gp_buf_add(b, len, 4), 0);
     assert_int_equal(gp_buf_add(b, s, n), 0);
 }
 
-static void m_trailing(gp_buf *b) { gp_buf_putc(b, 0); }
-static void m_truncate(gp_buf *b) { b->len -= 1; }
-static void m_truncate_hard(gp_buf *b) { b->len = 6; }
-static void m_flip_last(gp_buf *b) { b->ptr[b->len - 1] ^= 1; }       /* ECDSA: Y coordinate */
-static void m_compressed(gp_buf *b)                                     /* ECDSA P-256 point tag */
+static void m_trailing(gp_buf *b)
+{
+    gp_buf_putc(b, 0);
+}
+static void m_truncate(gp_buf *b)
+{
+    b->len -= 1;
+}
+static void m_truncate_hard(gp_buf *b)
+{
+    b->len = 6;
+}
+static void m_flip_last(gp_buf *b)
+{
+    b->ptr[b->len - 1] ^= 1;
+} /* ECDSA: Y coordinate */
+static void m_compressed(gp_buf *b) /* ECDSA P-256 point tag */
 {
     b->ptr[4 + 19 + 4 + 8 + 4] = 0x02;
 }
-static void m_wrong_curve(gp_buf *b) { memcpy(b->ptr + 4 + 19 + 4, "nistp384", 8); }
+static void m_wrong_curve(gp_buf *b)
+{
+    memcpy(b->ptr + 4 + 19 + 4, "nistp384", 8);
+}
 static void m_ed_short(gp_buf *b)
 {
     gp_buf n = GP_BUF_INIT(0);
@@ -213,7 +234,10 @@ static void m_unknown_type(gp_buf *b)
     gp_buf_free(b);
     *b = n;
 }
-static void m_sk_no_app(gp_buf *b) { b->len -= 8; } /* sk-ed25519: drop string "ssh:" */
+static void m_sk_no_app(gp_buf *b)
+{
+    b->len -= 8;
+} /* sk-ed25519: drop string "ssh:" */
 
 static void test_bad_lines(void **state)
 {
@@ -227,8 +251,8 @@ static void test_bad_lines(void **state)
         {"ed25519", NULL, m_truncate, GP_EINVALID},
         {"ed25519", NULL, m_truncate_hard, GP_EINVALID},
         {"ed25519", NULL, m_ed_short, GP_EINVALID},
-        {"ed25519", "ssh-rsa", NULL, GP_EINVALID},            /* line type differs from blob type */
-        {"ecdsa256", NULL, m_flip_last, GP_EINVALID},         /* point not on the curve */
+        {"ed25519", "ssh-rsa", NULL, GP_EINVALID},    /* line type differs from blob type */
+        {"ecdsa256", NULL, m_flip_last, GP_EINVALID}, /* point not on the curve */
         {"ecdsa256", NULL, m_compressed, GP_EINVALID},
         {"ecdsa256", NULL, m_wrong_curve, GP_EINVALID},
         {"ecdsa384", NULL, m_flip_last, GP_EINVALID},
@@ -238,9 +262,9 @@ static void test_bad_lines(void **state)
         {"rsa2048", NULL, m_rsa_small, GP_EINVALID},
         {"rsa2048", NULL, m_trailing, GP_EINVALID},
         {"sk-ed25519", NULL, m_sk_no_app, GP_EINVALID},
-        {"sk-ecdsa256", NULL, m_flip_last, GP_EINVALID},       /* application string edited is fine... */
+        {"sk-ecdsa256", NULL, m_flip_last, GP_EINVALID}, /* application string edited is fine... */
         {"ed25519", "ssh-dss", m_unknown_type, GP_EUNSUPPORTED},
-        {"ed25519", NULL, NULL, 0},                            /* control: unmodified parses */
+        {"ed25519", NULL, NULL, 0}, /* control: unmodified parses */
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char *line = mutated_line(cases[i].fixture, cases[i].type, cases[i].m);
@@ -252,9 +276,12 @@ static void test_bad_lines(void **state)
             assert_int_equal(rc, 0);
             gp_pubkey_clear(&k);
         } else {
-            if (rc != cases[i].expect) fail_msg("case %zu (%s): got %d (%s)", i, line, rc, gp_error_last());
-            if (rc == 0) gp_pubkey_clear(&k);
-            else assert_true(gp_error_last()[0] != '\0');
+            if (rc != cases[i].expect)
+                fail_msg("case %zu (%s): got %d (%s)", i, line, rc, gp_error_last());
+            if (rc == 0)
+                gp_pubkey_clear(&k);
+            else
+                assert_true(gp_error_last()[0] != '\0');
         }
         free(line);
     }
@@ -265,7 +292,9 @@ static void test_bad_lines(void **state)
         "# ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJaWVciQ/Lf7x9jDS66Ag426IaY04cXEFoQ4JRWfQK2f",
         "ssh-ed25519",
         "ssh-ed25519 !!!notbase64!!!",
-        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJaWVciQ/Lf7x9jDS66Ag426IaY04cXEFoQ4JRWfQK2",  /* bad length */
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJaWVciQ/Lf7x9jDS66Ag426IaY04cXEFoQ4JRWfQK2", /* bad
+                                                                                              length
+                                                                                            */
         "<html><body>Not Found</body></html>",
         "command=\"unterminated ssh-ed25519 AAAA",
     };
@@ -288,7 +317,8 @@ static void test_bad_lines(void **state)
 static void test_options_and_comments(void **state)
 {
     (void)state;
-    static const char *key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJaWVciQ/Lf7x9jDS66Ag426IaY04cXEFoQ4JRWfQK2f";
+    static const char *key =
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJaWVciQ/Lf7x9jDS66Ag426IaY04cXEFoQ4JRWfQK2f";
     static const char *prefixes[] = {"", "  \t", "no-pty ", "command=\"echo hi there\",no-pty ",
                                      "from=\"10.0.0.1\" "};
     static const char *suffixes[] = {"", " comment", " a comment with spaces", "\r", "\n", " \r\n"};
@@ -299,7 +329,8 @@ static void test_options_and_comments(void **state)
             gp_pubkey k;
             int rc = gp_pubkey_parse_line(&k, line, strlen(line));
             if (rc != 0) fail_msg("\"%s\": %s", line, gp_error_last());
-            assert_string_equal(k.fingerprint, "SHA256:NYikfu3PUI1u9hyRRGCWqlrcGLd/kt0+Hl1mOb6o5oQ");
+            assert_string_equal(k.fingerprint,
+                                "SHA256:NYikfu3PUI1u9hyRRGCWqlrcGLd/kt0+Hl1mOb6o5oQ");
             gp_pubkey_clear(&k);
         }
 }
@@ -314,7 +345,8 @@ static void test_keylist(void **state)
     char *dss = mutated_line("ed25519", "ssh-dss", m_unknown_type);
     char *bad = mutated_line("ecdsa256", NULL, m_flip_last);
     gp_buf t = GP_BUF_INIT(0);
-    gp_buf_printf(&t, "\n# comment\r\n%s\r\n%s\ngarbage line here\n%s\n%s\n%s", dss, ed, bad, ed, rsa);
+    gp_buf_printf(&t, "\n# comment\r\n%s\r\n%s\ngarbage line here\n%s\n%s\n%s", dss, ed, bad, ed,
+                  rsa);
     rsa[strcspn(rsa, "\n")] = '\0';
 
     gp_keylist *l = NULL;
@@ -403,7 +435,8 @@ static void test_names(void **state)
 {
     (void)state;
     assert_string_equal(gp_keytype_name(GP_KEY_ECDSA_P521), "ecdsa-sha2-nistp521");
-    assert_string_equal(gp_keytype_name(GP_KEY_SK_ECDSA_P256), "sk-ecdsa-sha2-nistp256@openssh.com");
+    assert_string_equal(gp_keytype_name(GP_KEY_SK_ECDSA_P256),
+                        "sk-ecdsa-sha2-nistp256@openssh.com");
     assert_true(gp_keytype_is_ecdsa(GP_KEY_ECDSA_P384));
     assert_false(gp_keytype_is_ecdsa(GP_KEY_SK_ECDSA_P256));
     assert_false(gp_keytype_is_ecdsa(GP_KEY_ED25519));
@@ -413,9 +446,12 @@ static void test_names(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_fixture_fingerprints), cmocka_unit_test(test_github_keys),
-        cmocka_unit_test(test_bad_lines),            cmocka_unit_test(test_options_and_comments),
-        cmocka_unit_test(test_keylist),              cmocka_unit_test(test_wire_readers),
+        cmocka_unit_test(test_fixture_fingerprints),
+        cmocka_unit_test(test_github_keys),
+        cmocka_unit_test(test_bad_lines),
+        cmocka_unit_test(test_options_and_comments),
+        cmocka_unit_test(test_keylist),
+        cmocka_unit_test(test_wire_readers),
         cmocka_unit_test(test_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
