@@ -377,7 +377,7 @@ int cli_sign_doc(json_t *receipt, const cli_sign_opts *o)
     if (find_key(&k, o) != CLI_OK) goto done;
     pub = k.key ? &k.key->pub : k.agent_key;
 
-    json_object_del(receipt, "signature");
+    /* the signed bytes leave "signature" out; the receipt keeps its old one until the new one is made */
     if (gp_json_from_jansson(&g, receipt) < 0 || gp_json_canonical(&canon, &canon_len, g, "signature") < 0) {
         cli_errorf("cannot canonicalize the receipt: %s", gp_error_last());
         goto done;

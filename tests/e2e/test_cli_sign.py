@@ -216,6 +216,9 @@ def main():
         check(rc == 0 and "organisation" in err, "signer from origin: %d %s" % (rc, err))
         check(json.load(open(path))["signature"]["signer"] == "alice", "origin owner is alice")
 
+        leftovers = [f for f in os.listdir(tmp) if ".tmp-" in f]
+        check(not leftovers, "temporary files left behind: %r" % leftovers)
+
         # 4. errors
         empty_home = os.path.join(tmp, "empty")
         os.makedirs(empty_home)
