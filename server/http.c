@@ -124,6 +124,18 @@ static const char *status_title(int status)
 
 void resp_problem(srv_resp *r, int status, const char *detail)
 {
+    char clean[1024];
+    json_t *probe = detail ? json_string(detail) : NULL;
+    bool valid = probe != NULL;
+    json_decref(probe);
+    if (detail && !valid) {
+        /* not valid UTF-8 (a message quoting input): keep it readable and valid */
+        size_t i = 0;
+        for (; detail[i] && i < sizeof(clean) - 1; i++)
+            clean[i] = (detail[i] >= 0x20 && detail[i] < 0x7f) ? detail[i] : '?';
+        clean[i] = '\0';
+        detail = clean;
+    }
     json_t *p = json_pack("{s:s, s:s, s:i, s:s}", "type", "about:blank", "title", status_title(status),
                           "status", status, "detail", detail ? detail : status_title(status));
     char *text = p ? json_dumps(p, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
@@ -142,9 +154,14 @@ void resp_error(srv_resp *r, int error)
     case GP_ENOTFOUND: resp_problem(r, 404, *msg ? msg : "not found"); break;
     case GP_EINVALID: resp_problem(r, 400, msg); break;
     case GP_EUNAVAILABLE: resp_problem(r, 503, msg); break;
-    default:
-        fprintf(stderr, "{\"level\":\"error\",\"msg\":\"internal error\"}\n");
+    default: {
+        json_t *line = json_pack("{s:s, s:s, s:s}", "level", "error", "msg", "internal error", "error", msg);
+        char *text = line ? json_dumps(line, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+        if (text) fprintf(stderr, "%s\n", text);
+        free(text);
+        json_decref(line);
         resp_problem(r, 500, "internal error; the server log has details");
+    }
     }
 }
 

@@ -300,7 +300,7 @@ void ledger_route(srv *s, const char *path, const char *q_index, const char *q_s
         if (a >= n) {
             store_unlock(s->db);
             snprintf(msg, sizeof(msg), "entry %" PRIu64 " is beyond the ledger (size %" PRIu64 ")", a, n);
-            resp_problem(r, a >= n ? 404 : 400, msg);
+            resp_problem(r, 404, msg);
             return;
         }
         sqlite3_stmt *st = store_stmt(s->db, "SELECT entry, leaf_hash FROM ledger_leaves WHERE idx = ?");
