@@ -431,6 +431,37 @@ class LimitsTest(unittest.TestCase):
             keys.stop()
             shutil.rmtree(tmp, ignore_errors=True)
 
+    def test_policy_settings_reasons(self):
+        tmp = tempfile.mkdtemp(prefix="gp-policy2-")
+        pol = os.path.join(tmp, "policy.json")
+        hop, broken, missing = ("tests/test_kern.py::test_hopper_only", "tests/test_kern.py::test_broken",
+                                "tests/test_kern.py::test_missing")
+        with open(pol, "w") as f:
+            json.dump({"repos": {"alice/gpukernels": {"expected_skips": [hop], "allow_dirty": True,
+                                                      "required_node_ids": [broken, missing]}}}, f)
+        vec = Vectors()
+        keys = KeyServer().start()
+        srv = Server(tmp, keys.url, args=["--policy", pol]).start()
+        try:
+            def reasons(name):
+                st, h, body = srv.post_receipt(vec.raw(vec.by_name(name)))
+                self.assertEqual(st, 201, body)
+                return json.loads(body)["reasons"]
+            r = reasons("alice-failed-and-skipped")
+            self.assertIn("1 test failed: " + broken, r)
+            self.assertIn("required test %s did not pass (failed)" % broken, r)
+            self.assertIn("required test %s did not run" % missing, r)
+            self.assertFalse(any("skip" in x for x in r), r)
+            self.assertFalse(any("dirty" in x for x in r), r)
+            r = reasons("alice-dirty")
+            self.assertFalse(any("dirty" in x for x in r), r)
+            r = reasons("alice-ed25519-0-clean")
+            self.assertIn("expected skip %s was not skipped" % hop, r)
+        finally:
+            srv.stop()
+            keys.stop()
+            shutil.rmtree(tmp, ignore_errors=True)
+
     def test_newer_database_refused(self):
         import sqlite3
         tmp = tempfile.mkdtemp(prefix="gp-newer-")
