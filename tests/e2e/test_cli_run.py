@@ -486,6 +486,12 @@ def main():
 
         rc, out, err = run([CLI, "run", "--help"], repo, env)
         check(rc == 0 and "--junit" in out and "--unsigned" in out, "run --help")
+        rc, out, err = run([CLI, "run", "--unsigned", "--junit", os.path.join(tmp, "r.xml"), "--",
+                            "/nonexistent/runner"], repo, env)
+        check(rc == 2 and "cannot run '/nonexistent/runner'" in err, "a command that cannot be "
+              "started: exit 2 (%d) %s" % (rc, err))
+        rc, out, err = run([CLI, "run", "--unsigned"], repo, env)
+        check(rc == 2 and "no test command" in err, "no command: exit 2")
         rc, out, err = run([CLI, "run", "--bogus", "--", "true"], repo, env)
         check(rc == 2, "unknown option: exit 2")
         rc, out, err = run([CLI, "run", "--mode", "cloud", "--", PY, "-m", "pytest"], repo, env)
