@@ -76,6 +76,49 @@ class KeyFaultTest(unittest.TestCase):
             keys.stop()
             shutil.rmtree(tmp, ignore_errors=True)
 
+    def test_new_key_refreshes_the_cache_once(self):
+        import base64
+        import struct
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+        from cryptography.hazmat.primitives import serialization
+
+        def line(key):
+            pk = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+            blob = b"".join(struct.pack(">I", len(x)) + x for x in (b"ssh-ed25519", pk))
+            return "ssh-ed25519 " + base64.b64encode(blob).decode() + "\n"
+
+        def receipt(key, run):
+            doc = json.loads(vec.raw(vec.by_name("alice-ed25519-0-clean")))
+            doc.pop("signature")
+            doc["environment"]["run"] = run
+            msg = json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
+            doc["signature"] = {"algorithm": "ed25519", "backend": "ssh-local", "signer": "zed",
+                                "key_fingerprint": "SHA256:x", "value": base64.b64encode(key.sign(msg)).decode()}
+            return json.dumps(doc).encode()
+
+        tmp = tempfile.mkdtemp(prefix="gp-refresh-")
+        vec = Vectors()
+        k1, k2 = Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate()
+        keys_dir = os.path.join(tmp, "keys")
+        os.makedirs(keys_dir)
+        with open(os.path.join(keys_dir, "zed.keys"), "w") as f:
+            f.write(line(k1))
+        keys = KeyServer(keys_dir=keys_dir).start()
+        srv = Server(tmp, keys.url, args=["--key-cache-ttl", "3600", "--rate-limit", "0"]).start()
+        try:
+            self.assertEqual(srv.post_receipt(receipt(k1, 1))[0], 201)
+            with open(os.path.join(keys_dir, "zed.keys"), "w") as f:
+                f.write(line(k1) + line(k2))
+            time.sleep(5.5)  # a refresh is asked for at most every 5 s per login
+            st, h, body = srv.post_receipt(receipt(k2, 2))
+            self.assertEqual(st, 201, body)
+            st, h, body = srv.post_receipt(receipt(Ed25519PrivateKey.generate(), 3))
+            self.assertEqual(st, 422, body)
+        finally:
+            srv.stop()
+            keys.stop()
+            shutil.rmtree(tmp, ignore_errors=True)
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
