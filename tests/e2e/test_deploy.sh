@@ -217,10 +217,10 @@ if shutil.which("pkg-config") and shutil.which("dpkg"):
             problems.append("the build stage lacks %s (pkg-config module %s)" % (pkg, mod))
 osr = open("/etc/os-release").read() if os.path.exists("/etc/os-release") else ""
 if "VERSION_CODENAME=bookworm" in osr and shutil.which("apt-cache"):
-    for p in build_pk + run_pk:
-        r = subprocess.run(["apt-cache", "show", "--no-all-versions", p], capture_output=True)
-        if r.returncode != 0 or not r.stdout:
-            problems.append("no bookworm package %s" % p)
+    r = subprocess.run(["apt-cache", "show", "--no-all-versions"] + build_pk + run_pk, capture_output=True,
+                       text=True)
+    found = set(re.findall(r"^Package: (\S+)", r.stdout, re.M))
+    problems += ["no bookworm package %s" % p for p in build_pk + run_pk if p not in found]
     # every library the server links directly comes from a runtime package
     if server and os.access(server, os.X_OK) and shutil.which("readelf") and shutil.which("dpkg"):
         dyn = subprocess.run(["readelf", "-d", server], capture_output=True, text=True).stdout

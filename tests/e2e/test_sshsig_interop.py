@@ -272,7 +272,7 @@ def body(tmp, cli):
         cases.append(("spec-built " + getattr(k, "alg", k.type), with_sshsig(base, k.sign(canon), k.pub), True))
     # fresh keys, signed by ssh-keygen itself
     for t, b in (("ed25519", None), ("ecdsa", 256), ("ecdsa", 384), ("ecdsa", 521), ("rsa", 2048), ("rsa", 3072)):
-        path = os.path.join(tmp, "sk_%s%s" % (t, b or ""))
+        path = os.path.join(tmp, "kg_%s%s" % (t, b or ""))
         r = run(["ssh-keygen", "-q", "-t", t] + (["-b", str(b)] if b else []) + ["-N", "", "-C", "x", "-f", path])
         assert r.returncode == 0, r.stderr
         with open(os.path.join(tmp, "canon"), "wb") as f:
@@ -320,7 +320,7 @@ def body(tmp, cli):
 
     # C: gpuproof-cli sign --format sshsig, checked by ssh-keygen
     for t, b in (("ed25519", None), ("ecdsa", 384), ("rsa", 2048)):
-        key = os.path.join(tmp, "sk_%s%s" % (t, b or ""))
+        key = os.path.join(tmp, "kg_%s%s" % (t, b or ""))
         path = os.path.join(tmp, "tosign.json")
         with open(path, "w") as f:
             json.dump(base, f, indent=2)
