@@ -63,9 +63,15 @@ int cmd_gpu_info(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
         switch (c) {
-        case 'j': json_out = true; break;
-        case 'h': usage(stdout); return CLI_OK;
-        default: usage(stderr); return CLI_ERROR;
+        case 'j':
+            json_out = true;
+            break;
+        case 'h':
+            usage(stdout);
+            return CLI_OK;
+        default:
+            usage(stderr);
+            return CLI_ERROR;
         }
     }
     if (optind < argc) {
@@ -79,8 +85,10 @@ int cmd_gpu_info(int argc, char **argv)
         return CLI_ERROR;
     }
     if (!json_out) {
-        if (!g) printf("no NVIDIA driver (NVML) found on this machine\n");
-        else print_text(g);
+        if (!g)
+            printf("no NVIDIA driver (NVML) found on this machine\n");
+        else
+            print_text(g);
         goto done;
     }
     gpus = gp_gpus_to_json(g, false);

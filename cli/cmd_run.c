@@ -169,7 +169,8 @@ static char *script_interpreter(const char *cmd)
     } else {
         const char *pathenv = getenv("PATH");
         char *dirs = strdup(pathenv ? pathenv : "/usr/bin:/bin"), *save = NULL;
-        for (char *d = dirs ? strtok_r(dirs, ":", &save) : NULL; d; d = strtok_r(NULL, ":", &save)) {
+        for (char *d = dirs ? strtok_r(dirs, ":", &save) : NULL; d;
+             d = strtok_r(NULL, ":", &save)) {
             char *cand = NULL;
             if (asprintf(&cand, "%s/%s", *d ? d : ".", cmd) < 0) break;
             if (access(cand, X_OK) == 0) {
@@ -211,15 +212,18 @@ static void pytest_versions(json_t *env, char **argv, int form)
     char out[4096], *interp = NULL, *nl;
     char *snippet = "import platform, pytest; print(platform.python_version()); "
                     "print(pytest.__version__)";
-    if (form == 2) interp = strdup(argv[0]);
-    else interp = script_interpreter(argv[0]);
+    if (form == 2)
+        interp = strdup(argv[0]);
+    else
+        interp = script_interpreter(argv[0]);
     if (interp) {
         char *a[] = {interp, "-c", snippet, NULL};
         if (capture(out, sizeof(out), a, 30) == 0 && (nl = strchr(out, '\n'))) {
             char *second = nl + 1;
             *nl = '\0';
             second[strcspn(second, "\r\n")] = '\0';
-            if (*out && strlen(out) < 32) json_object_set_new(env, "python_version", json_string(out));
+            if (*out && strlen(out) < 32)
+                json_object_set_new(env, "python_version", json_string(out));
             if (*second && strlen(second) < 32)
                 json_object_set_new(env, "pytest_version", json_string(second));
             free(interp);
@@ -273,7 +277,8 @@ static int run_command(int *status, char **argv, gp_gpus *gpus)
     sigemptyset(&ign.sa_mask);
     child_pgid = 0;
     got_signal = 0;
-    for (size_t i = 0; i < 4; i++) sigaction(forwarded[i], &sa, &old[i]);
+    for (size_t i = 0; i < 4; i++)
+        sigaction(forwarded[i], &sa, &old[i]);
     sigaction(SIGTTOU, &ign, &old_ttou);
 
     pid = fork();
@@ -285,7 +290,8 @@ static int run_command(int *status, char **argv, gp_gpus *gpus)
     if (pid == 0) {
         setpgid(0, 0);
         if (tty) tcsetpgrp(STDIN_FILENO, getpid());
-        for (size_t i = 0; i < 4; i++) sigaction(forwarded[i], &old[i], NULL);
+        for (size_t i = 0; i < 4; i++)
+            sigaction(forwarded[i], &old[i], NULL);
         sigaction(SIGTTOU, &old_ttou, NULL);
         close(errpipe[0]);
         execvp(argv[0], argv);
@@ -297,7 +303,8 @@ static int run_command(int *status, char **argv, gp_gpus *gpus)
     child_pgid = pid;
     if (tty) tcsetpgrp(STDIN_FILENO, pid);
     close(errpipe[1]);
-    do n = read(errpipe[0], &err, sizeof(err));
+    do
+        n = read(errpipe[0], &err, sizeof(err));
     while (n < 0 && errno == EINTR);
     close(errpipe[0]);
     if (n == (ssize_t)sizeof(err)) {
@@ -320,7 +327,8 @@ static int run_command(int *status, char **argv, gp_gpus *gpus)
 restore:
     if (tty) tcsetpgrp(STDIN_FILENO, getpgrp());
     child_pgid = 0;
-    for (size_t i = 0; i < 4; i++) sigaction(forwarded[i], &old[i], NULL);
+    for (size_t i = 0; i < 4; i++)
+        sigaction(forwarded[i], &old[i], NULL);
     sigaction(SIGTTOU, &old_ttou, NULL);
     /* orphans of the test command were re-parented to us (subreaper): reap those that ended */
     while (waitpid(-1, NULL, WNOHANG) > 0) {
@@ -360,9 +368,9 @@ static json_t *build_receipt(const run_opts *o, const gp_gitstate *git, const gp
                   str_or_null(git->remote_url), "github_username", str_or_null(signer),
                   "commit_sha", str_or_null(git->commit), "branch", str_or_null(git->branch),
                   "dirty", git->dirty, "fingerprint", "algorithm", "sha256", "included_paths",
-                  jpaths, "file_count", (json_int_t)fp->file_count, "digest", fp->digest,
-                  "session", "started_at", t0, "ended_at", t1, "node_ids", node_ids, "tests",
-                  tests, "environment", env);
+                  jpaths, "file_count", (json_int_t)fp->file_count, "digest", fp->digest, "session",
+                  "started_at", t0, "ended_at", t1, "node_ids", node_ids, "tests", tests,
+                  "environment", env);
 fail:
     json_decref(jpaths);
     json_decref(node_ids);
@@ -370,7 +378,8 @@ fail:
     return r;
 }
 
-/* ---- the command ------------------------------------------------------------------------------ */
+/* ---- the command ------------------------------------------------------------------------------
+ */
 
 /* Identity of a file, to tell a report this run wrote from one left by an earlier run. */
 typedef struct file_id {
@@ -419,14 +428,19 @@ static char *resolve_signer(const run_opts *o, const gp_gitstate *git, bool *fro
 
 int cmd_run(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"out", required_argument, NULL, 'o'},    {"junit", required_argument, NULL, 'j'},
-        {"paths", required_argument, NULL, 'p'},  {"mode", required_argument, NULL, 'm'},
-        {"repo", required_argument, NULL, 'r'},   {"key", required_argument, NULL, 'k'},
-        {"signer", required_argument, NULL, 's'}, {"format", required_argument, NULL, 'f'},
-        {"server", required_argument, NULL, 'S'}, {"submit", no_argument, NULL, 'u'},
-        {"unsigned", no_argument, NULL, 'U'},     {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"out", required_argument, NULL, 'o'},
+                                         {"junit", required_argument, NULL, 'j'},
+                                         {"paths", required_argument, NULL, 'p'},
+                                         {"mode", required_argument, NULL, 'm'},
+                                         {"repo", required_argument, NULL, 'r'},
+                                         {"key", required_argument, NULL, 'k'},
+                                         {"signer", required_argument, NULL, 's'},
+                                         {"format", required_argument, NULL, 'f'},
+                                         {"server", required_argument, NULL, 'S'},
+                                         {"submit", no_argument, NULL, 'u'},
+                                         {"unsigned", no_argument, NULL, 'U'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
     run_opts o = {.out = "gpu-proof.json", .paths = "src,tests", .mode = "local", .repo = "."};
     gp_gitstate *before = NULL, *after = NULL;
     gp_fingerprint fp_before, fp_after;
@@ -443,19 +457,45 @@ int cmd_run(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
         switch (c) {
-        case 'o': o.out = optarg; break;
-        case 'j': o.junit = optarg; break;
-        case 'p': o.paths = optarg; break;
-        case 'm': o.mode = optarg; break;
-        case 'r': o.repo = optarg; break;
-        case 'k': o.key = optarg; break;
-        case 's': o.signer = optarg; break;
-        case 'f': o.format = optarg; break;
-        case 'S': o.server = optarg; break;
-        case 'u': o.submit = true; break;
-        case 'U': o.unsigned_ = true; break;
-        case 'h': usage(stdout); return CLI_OK;
-        default: usage(stderr); return CLI_ERROR;
+        case 'o':
+            o.out = optarg;
+            break;
+        case 'j':
+            o.junit = optarg;
+            break;
+        case 'p':
+            o.paths = optarg;
+            break;
+        case 'm':
+            o.mode = optarg;
+            break;
+        case 'r':
+            o.repo = optarg;
+            break;
+        case 'k':
+            o.key = optarg;
+            break;
+        case 's':
+            o.signer = optarg;
+            break;
+        case 'f':
+            o.format = optarg;
+            break;
+        case 'S':
+            o.server = optarg;
+            break;
+        case 'u':
+            o.submit = true;
+            break;
+        case 'U':
+            o.unsigned_ = true;
+            break;
+        case 'h':
+            usage(stdout);
+            return CLI_OK;
+        default:
+            usage(stderr);
+            return CLI_ERROR;
         }
     }
     cmdc = argc - optind;
@@ -489,7 +529,8 @@ int cmd_run(int argc, char **argv)
         cli_errorf("%s", gp_error_last());
         goto done;
     }
-    if (gp_fingerprint_workdir(&fp_before, o.repo, (const char *const *)paths, (size_t)npaths) < 0) {
+    if (gp_fingerprint_workdir(&fp_before, o.repo, (const char *const *)paths, (size_t)npaths) <
+        0) {
         cli_errorf("cannot fingerprint %s: %s", o.paths, gp_error_last());
         goto done;
     }
@@ -537,14 +578,14 @@ int cmd_run(int argc, char **argv)
     if (!(env = json_object())) goto oom;
     if (form) pytest_versions(env, argv + optind, form);
     json_object_set_new(env, "platform", json_string("linux"));
-    json_object_set_new(env, "tool", json_pack("{s:s, s:s}", "name", "gpuproof-cli", "version",
-                                               GP_VERSION));
+    json_object_set_new(env, "tool",
+                        json_pack("{s:s, s:s}", "name", "gpuproof-cli", "version", GP_VERSION));
     error = gp_gpus_open(&gpus, getenv("GPUPROOF_NVML_LIB"));
-    if (error < 0 && error != GP_ENOTFOUND)
-        cli_warnf("GPUs not recorded: %s", gp_error_last());
+    if (error < 0 && error != GP_ENOTFOUND) cli_warnf("GPUs not recorded: %s", gp_error_last());
 
     /* the run */
-    if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) cli_warnf("cannot become a subreaper: %s", strerror(errno));
+    if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+        cli_warnf("cannot become a subreaper: %s", strerror(errno));
     fflush(NULL);
     started = time(NULL);
     if (run_command(&status, cmd, gpus) != CLI_OK) goto done;
@@ -558,7 +599,8 @@ int cmd_run(int argc, char **argv)
     rc = WIFEXITED(status) ? WEXITSTATUS(status) : CLI_ERROR;
     if (got_signal)
         cli_warnf("the run was interrupted (signal %d); the receipt records the tests the report "
-                  "holds", (int)got_signal);
+                  "holds",
+                  (int)got_signal);
 
     /* the code must be what it was when the tests started */
     if (gp_gitstate_read(&after, o.repo) < 0 ||

@@ -79,8 +79,8 @@ static int repo_dirty(bool *dirty, git_repository *repo, bool untracked, int dep
     *dirty = false;
     git_status_options_init(&so, GIT_STATUS_OPTIONS_VERSION);
     so.show = GIT_STATUS_SHOW_INDEX_AND_WORKDIR;
-    so.flags = GIT_STATUS_OPT_EXCLUDE_SUBMODULES |
-               (untracked ? GIT_STATUS_OPT_INCLUDE_UNTRACKED : 0);
+    so.flags =
+        GIT_STATUS_OPT_EXCLUDE_SUBMODULES | (untracked ? GIT_STATUS_OPT_INCLUDE_UNTRACKED : 0);
     if (git_status_list_new(&list, repo, &so) < 0) return git_fail("cannot read git status");
     *dirty = git_status_list_entrycount(list) > 0;
     git_status_list_free(list);
@@ -122,8 +122,10 @@ static int read_origin(char **url, git_repository *repo)
     *url = NULL;
     if (git_repository_config_snapshot(&cfg, repo) < 0) return git_fail("cannot read git config");
     rc = git_config_get_string(&v, cfg, "remote.origin.url");
-    if (rc == 0 && !(*url = strdup(v))) error = gp_error_setf(GP_ERROR, "out of memory");
-    else if (rc < 0 && rc != GIT_ENOTFOUND) error = git_fail("cannot read remote.origin.url");
+    if (rc == 0 && !(*url = strdup(v)))
+        error = gp_error_setf(GP_ERROR, "out of memory");
+    else if (rc < 0 && rc != GIT_ENOTFOUND)
+        error = git_fail("cannot read remote.origin.url");
     git_config_free(cfg);
     return error;
 }
@@ -155,7 +157,8 @@ int gp_gitstate_read(gp_gitstate **out, const char *dir)
     if (!(s = calloc(1, sizeof(*s))) || !(s->workdir = strdup(wd))) goto oom;
     {
         size_t n = strlen(s->workdir);
-        while (n > 1 && s->workdir[n - 1] == '/') s->workdir[--n] = '\0';
+        while (n > 1 && s->workdir[n - 1] == '/')
+            s->workdir[--n] = '\0';
     }
 
     rc = git_repository_head(&head, repo);
@@ -168,8 +171,10 @@ int gp_gitstate_read(gp_gitstate **out, const char *dir)
         }
         git_oid_tostr(hex, sizeof(hex), oid);
         if (!(s->commit = strdup(hex))) goto oom;
-        if (git_repository_head_detached(repo) == 1) s->branch = strdup("HEAD");
-        else s->branch = strdup(git_reference_shorthand(head));
+        if (git_repository_head_detached(repo) == 1)
+            s->branch = strdup("HEAD");
+        else
+            s->branch = strdup(git_reference_shorthand(head));
         if (!s->branch) goto oom;
     } else if (rc != GIT_EUNBORNBRANCH && rc != GIT_ENOTFOUND) {
         error = git_fail("cannot read HEAD");
@@ -216,7 +221,8 @@ int gp_git_url_owner(char *out, size_t outlen, const char *url)
         if (!colon || (slash && slash < colon)) goto none; /* a local path, not user@host:path */
         path = colon + 1;
     }
-    while (*path == '/') path++;
+    while (*path == '/')
+        path++;
     n = strcspn(path, "/");
     if (n == 0 || path[n] != '/' || path[n + 1] == '\0') goto none;
     if (n + 1 > outlen) return gp_error_setf(GP_ETOOBIG, "the remote URL's owner is too long");

@@ -17,9 +17,9 @@
 #include <stddef.h>
 
 typedef struct gp_gitstate {
-    char *workdir;    /* the working tree's top directory, no trailing '/' */
-    char *commit;     /* hex object id of HEAD; NULL when HEAD is unborn (no commit yet) */
-    char *branch;     /* "main", "HEAD" when detached; NULL when HEAD is unborn */
+    char *workdir; /* the working tree's top directory, no trailing '/' */
+    char *commit;  /* hex object id of HEAD; NULL when HEAD is unborn (no commit yet) */
+    char *branch;  /* "main", "HEAD" when detached; NULL when HEAD is unborn */
     bool dirty;
     char *remote_url; /* the origin remote's URL, NULL when there is no origin */
 } gp_gitstate;

@@ -24,7 +24,7 @@ typedef struct parse_ctx {
     XML_Parser p;
     const gp_junit_opts *o;
     size_t max_cases;
-    int error;          /* first error from a handler, stops the parser */
+    int error; /* first error from a handler, stops the parser */
     unsigned depth;
     bool seen_root;
     unsigned case_depth; /* depth of the open <testcase>, 0 when none */
@@ -208,8 +208,10 @@ static int dup_attr(parse_ctx *c, char **dst, const XML_Char **atts, const char 
     const char *v = attr(atts, key);
     if (!v) return 0;
     if (strlen(v) > GP_JUNIT_MAX_ATTR)
-        return stop(c, gp_error_setf(GP_EINVALID, "JUnit report: a testcase %s attribute is longer "
-                                                  "than %u bytes", key, GP_JUNIT_MAX_ATTR));
+        return stop(c, gp_error_setf(GP_EINVALID,
+                                     "JUnit report: a testcase %s attribute is longer "
+                                     "than %u bytes",
+                                     key, GP_JUNIT_MAX_ATTR));
     if (!(*dst = strdup(v))) return stop(c, gp_error_setf(GP_ERROR, "out of memory"));
     return 0;
 }
@@ -226,14 +228,18 @@ static void XMLCALL on_start(void *ud, const XML_Char *el, const XML_Char **atts
     if (!c->seen_root) {
         c->seen_root = true;
         if (strcmp(el, "testsuites") && strcmp(el, "testsuite"))
-            stop(c, gp_error_setf(GP_EINVALID, "not a JUnit report: the root element is <%.64s>, "
-                                               "not <testsuites> or <testsuite>", el));
+            stop(c, gp_error_setf(GP_EINVALID,
+                                  "not a JUnit report: the root element is <%.64s>, "
+                                  "not <testsuites> or <testsuite>",
+                                  el));
         return;
     }
     if (c->case_depth) {
         if (c->depth != c->case_depth + 1) return;
-        if (!strcmp(el, "failure") || !strcmp(el, "error")) c->failed = true;
-        else if (!strcmp(el, "skipped")) c->skipped = true;
+        if (!strcmp(el, "failure") || !strcmp(el, "error"))
+            c->failed = true;
+        else if (!strcmp(el, "skipped"))
+            c->skipped = true;
         return;
     }
     if (strcmp(el, "testcase")) return;
@@ -369,7 +375,8 @@ static int finish_report(parse_ctx *c, gp_junit_report **out)
             free(r);
             return gp_error_setf(GP_ERROR, "out of memory");
         }
-        for (size_t i = 0; i < n; i++) idx[i] = i;
+        for (size_t i = 0; i < n; i++)
+            idx[i] = i;
         qsort_r(idx, n, sizeof(*idx), by_node_id, c->cases);
         for (size_t i = 1; i < n; i++) {
             gp_junit_case *first = &c->cases[idx[k]], *dup = &c->cases[idx[i]];
@@ -392,9 +399,15 @@ static int finish_report(parse_ctx *c, gp_junit_report **out)
         c->cases[i].duration_s = gp_round4(c->cases[i].duration_s);
         c->cases[k++] = c->cases[i];
         switch (c->cases[i].outcome) {
-        case GP_OUTCOME_PASSED: r->passed++; break;
-        case GP_OUTCOME_FAILED: r->failed++; break;
-        case GP_OUTCOME_SKIPPED: r->skipped++; break;
+        case GP_OUTCOME_PASSED:
+            r->passed++;
+            break;
+        case GP_OUTCOME_FAILED:
+            r->failed++;
+            break;
+        case GP_OUTCOME_SKIPPED:
+            r->skipped++;
+            break;
         }
     }
     r->cases = c->cases;
@@ -408,7 +421,8 @@ static int finish_report(parse_ctx *c, gp_junit_report **out)
 static void parser_free(parse_ctx *c)
 {
     clear_case(c);
-    for (size_t i = 0; i < c->ncases; i++) free(c->cases[i].node_id);
+    for (size_t i = 0; i < c->ncases; i++)
+        free(c->cases[i].node_id);
     free(c->cases);
     if (c->p) XML_ParserFree(c->p);
 }
@@ -461,8 +475,10 @@ int gp_junit_parse_file(gp_junit_report **out, const char *path, const gp_junit_
         }
         total += (size_t)n;
         if (total > limit) {
-            error = gp_error_setf(GP_ETOOBIG, "the JUnit report %s is larger than the limit of "
-                                              "%zu bytes", path, limit);
+            error = gp_error_setf(GP_ETOOBIG,
+                                  "the JUnit report %s is larger than the limit of "
+                                  "%zu bytes",
+                                  path, limit);
             goto done;
         }
         if ((error = feed(&c, chunk, (size_t)n, n == 0)) < 0) goto done;
@@ -479,7 +495,8 @@ done:
 void gp_junit_free(gp_junit_report *r)
 {
     if (!r) return;
-    for (size_t i = 0; i < r->ncases; i++) free(r->cases[i].node_id);
+    for (size_t i = 0; i < r->ncases; i++)
+        free(r->cases[i].node_id);
     free(r->cases);
     free(r);
 }

@@ -38,19 +38,19 @@ typedef enum { GP_JUNIT_GENERIC, GP_JUNIT_PYTEST } gp_junit_flavor;
 
 typedef struct gp_junit_opts {
     gp_junit_flavor flavor;
-    const char *root_dir;  /* pytest: where module paths resolve (pytest's rootdir); NULL = "." */
-    size_t max_bytes;      /* 0 = GP_JUNIT_MAX_BYTES */
-    size_t max_cases;      /* 0 = GP_JUNIT_MAX_CASES */
+    const char *root_dir; /* pytest: where module paths resolve (pytest's rootdir); NULL = "." */
+    size_t max_bytes;     /* 0 = GP_JUNIT_MAX_BYTES */
+    size_t max_cases;     /* 0 = GP_JUNIT_MAX_CASES */
 } gp_junit_opts;
 
 typedef struct gp_junit_case {
-    char *node_id;         /* UTF-8 */
+    char *node_id; /* UTF-8 */
     gp_outcome outcome;
-    double duration_s;     /* >= 0, rounded to 4 places */
+    double duration_s; /* >= 0, rounded to 4 places */
 } gp_junit_case;
 
 typedef struct gp_junit_report {
-    gp_junit_case *cases;  /* in report order */
+    gp_junit_case *cases; /* in report order */
     size_t ncases;
     size_t passed, failed, skipped;
 } gp_junit_report;

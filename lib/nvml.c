@@ -91,11 +91,11 @@ typedef struct nvml_api {
 /* ---- state ------------------------------------------------------------------------------ */
 
 typedef struct dev_usage {
-    bool listed;              /* the process list could be read at least once */
-    bool foreign;             /* it named a pid this PID namespace does not show */
+    bool listed;  /* the process list could be read at least once */
+    bool foreign; /* it named a pid this PID namespace does not show */
     bool used;
-    unsigned long long peak;  /* bytes */
-    bool peak_unknown;        /* a tree process with NVML_VALUE_NOT_AVAILABLE memory */
+    unsigned long long peak; /* bytes */
+    bool peak_unknown;       /* a tree process with NVML_VALUE_NOT_AVAILABLE memory */
 } dev_usage;
 
 struct gp_gpus {
@@ -119,8 +119,8 @@ struct gp_gpus {
     size_t samples;
     dev_usage *usage;
     unsigned char *procbuf;
-    size_t proccap;            /* entries */
-    pid_t *tree;               /* pids known to be below root */
+    size_t proccap; /* entries */
+    pid_t *tree;    /* pids known to be below root */
     size_t ntree, treecap;
 };
 
@@ -165,10 +165,12 @@ static void read_device(gp_gpus *g, unsigned i, nvmlDevice_t h, gp_gpu *d)
     d->used_by_tests = GP_TRI_UNKNOWN;
     if (a->name && a->name(h, d->name, sizeof(d->name)) == NVML_SUCCESS)
         clean_string(d->name, sizeof(d->name));
-    else d->name[0] = '\0';
+    else
+        d->name[0] = '\0';
     if (a->uuid && a->uuid(h, d->uuid, sizeof(d->uuid)) == NVML_SUCCESS)
         clean_string(d->uuid, sizeof(d->uuid));
-    else d->uuid[0] = '\0';
+    else
+        d->uuid[0] = '\0';
     memset(&pci, 0, sizeof(pci));
     if (a->pci && a->pci(h, &pci) == NVML_SUCCESS) {
         memcpy(d->pci_bus_id, pci.busId, sizeof(d->pci_bus_id));
@@ -218,8 +220,8 @@ int gp_gpus_open(gp_gpus **out, const char *lib_path)
     a->memory = sym(g->dl, "nvmlDeviceGetMemoryInfo", NULL, NULL);
     a->cc = sym(g->dl, "nvmlDeviceGetCudaComputeCapability", NULL, NULL);
     a->driver = sym(g->dl, "nvmlSystemGetDriverVersion", NULL, NULL);
-    a->cuda = sym(g->dl, "nvmlSystemGetCudaDriverVersion_v2", "nvmlSystemGetCudaDriverVersion",
-                  NULL);
+    a->cuda =
+        sym(g->dl, "nvmlSystemGetCudaDriverVersion_v2", "nvmlSystemGetCudaDriverVersion", NULL);
     a->ecc = sym(g->dl, "nvmlDeviceGetEccMode", NULL, NULL);
     a->mig = sym(g->dl, "nvmlDeviceGetMigMode", NULL, NULL);
     a->conf_compute = sym(g->dl, "nvmlSystemGetConfComputeState", NULL, NULL);
@@ -229,14 +231,18 @@ int gp_gpus_open(gp_gpus **out, const char *lib_path)
     else if ((a->procs = sym(g->dl, "nvmlDeviceGetComputeRunningProcesses", NULL, NULL)))
         a->proc_stride = PROC_STRIDE_V1;
     if (!a->init || !a->shutdown || !a->count || !a->handle) {
-        error = gp_error_setf(GP_ENOTFOUND, "%s is not a usable NVML library (nvmlInit, "
-                                            "nvmlDeviceGetCount or nvmlDeviceGetHandleByIndex "
-                                            "missing)", path);
+        error = gp_error_setf(GP_ENOTFOUND,
+                              "%s is not a usable NVML library (nvmlInit, "
+                              "nvmlDeviceGetCount or nvmlDeviceGetHandleByIndex "
+                              "missing)",
+                              path);
         goto done;
     }
     if ((rc = a->init()) != NVML_SUCCESS) {
-        error = gp_error_setf(GP_ENOTFOUND, "no NVIDIA driver (NVML) usable on this machine: "
-                                            "nvmlInit: %s", nv_err(g, rc));
+        error = gp_error_setf(GP_ENOTFOUND,
+                              "no NVIDIA driver (NVML) usable on this machine: "
+                              "nvmlInit: %s",
+                              nv_err(g, rc));
         goto done;
     }
     g->initialized = true;
@@ -247,7 +253,8 @@ int gp_gpus_open(gp_gpus **out, const char *lib_path)
     if (n > 1024) n = 1024;
     if (a->driver && a->driver(g->driver, sizeof(g->driver)) == NVML_SUCCESS)
         clean_string(g->driver, sizeof(g->driver));
-    else g->driver[0] = '\0';
+    else
+        g->driver[0] = '\0';
     {
         int v = 0;
         if (a->cuda && a->cuda(&v) == NVML_SUCCESS && v > 0)
@@ -406,8 +413,10 @@ static void sample_once(gp_gpus *g)
                 continue;
             }
             used = true;
-            if (mem == NVML_VALUE_NOT_AVAILABLE_ULL) unknown = true;
-            else sum += mem;
+            if (mem == NVML_VALUE_NOT_AVAILABLE_ULL)
+                unknown = true;
+            else
+                sum += mem;
         }
         if (used) {
             g->usage[i].used = true;
@@ -482,12 +491,13 @@ void gp_gpus_sample_stop(gp_gpus *g)
     for (size_t i = 0; i < g->ndevs; i++) {
         const dev_usage *u = &g->usage[i];
         gp_gpu *d = &g->devs[i];
-        d->used_by_tests = u->used                   ? GP_TRI_TRUE
+        d->used_by_tests = u->used                    ? GP_TRI_TRUE
                            : u->listed && !u->foreign ? GP_TRI_FALSE
                                                       : GP_TRI_UNKNOWN;
         d->peak_memory_mib = !u->used ? 0
-                             : (u->peak_unknown && !u->peak) ? -1
-                                                              : (int64_t)(u->peak / (1024ULL * 1024ULL));
+                             : (u->peak_unknown && !u->peak)
+                                 ? -1
+                                 : (int64_t)(u->peak / (1024ULL * 1024ULL));
     }
 }
 
@@ -538,9 +548,8 @@ json_t *gp_gpus_to_json(const gp_gpus *g, bool with_usage)
         bad |= put(o, "confidential_compute", tri(g->conf_compute));
         if (with_usage) {
             bad |= put(o, "used_by_tests", tri(d->used_by_tests));
-            bad |= put(o, "peak_memory_mib", d->peak_memory_mib >= 0
-                                                 ? json_integer(d->peak_memory_mib)
-                                                 : json_null());
+            bad |= put(o, "peak_memory_mib",
+                       d->peak_memory_mib >= 0 ? json_integer(d->peak_memory_mib) : json_null());
         }
         if (bad || json_array_append_new(arr, o) < 0) {
             json_decref(o);

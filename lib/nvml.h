@@ -3,9 +3,9 @@
  * and a sampler that records which GPUs a process tree used while it ran.
  *
  * The library is "libnvidia-ml.so.1" (the driver's), or a path the caller gives (the CLI takes it
- * from the environment variable GPUPROOF_NVML_LIB; tests point it at a fake). Without the library, or when nvmlInit fails (no
- * driver loaded), gp_gpus_open() says so with GP_ENOTFOUND: on a machine without GPUs that is the
- * normal case, never an error for `run`.
+ * from the environment variable GPUPROOF_NVML_LIB; tests point it at a fake). Without the library,
+ * or when nvmlInit fails (no driver loaded), gp_gpus_open() says so with GP_ENOTFOUND: on a machine
+ * without GPUs that is the normal case, never an error for `run`.
  *
  * Every device field is read on its own: a query the device or driver does not support
  * (NVML_ERROR_NOT_SUPPORTED, a missing symbol, no permission) leaves that field unknown, which
@@ -31,17 +31,17 @@ typedef enum { GP_TRI_UNKNOWN = -1, GP_TRI_FALSE = 0, GP_TRI_TRUE = 1 } gp_tri;
 
 typedef struct gp_gpu {
     unsigned index;
-    char name[96];          /* "" = unknown */
+    char name[96]; /* "" = unknown */
     char uuid[96];
     char pci_bus_id[32];
     int64_t memory_total_mib; /* -1 = unknown */
-    int cc_major, cc_minor; /* -1 = unknown */
+    int cc_major, cc_minor;   /* -1 = unknown */
     gp_tri ecc_enabled, mig_enabled;
     /* filled by the sampler */
-    gp_tri used_by_tests;   /* a process of the sampled tree ran on this device. UNKNOWN when
-                               that cannot be told: NVML never listed this device's processes
-                               (no permission, ...), or it listed pids this PID namespace does
-                               not show (a container: NVML reports host pids), none of ours */
+    gp_tri used_by_tests;    /* a process of the sampled tree ran on this device. UNKNOWN when
+                                that cannot be told: NVML never listed this device's processes
+                                (no permission, ...), or it listed pids this PID namespace does
+                                not show (a container: NVML reports host pids), none of ours */
     int64_t peak_memory_mib; /* the most GPU memory those processes held at once; -1 = used but
                                 NVML did not report the amount; 0 when not used */
 } gp_gpu;
@@ -57,7 +57,7 @@ int gp_gpus_open(gp_gpus **out, const char *lib_path /* NULL = libnvidia-ml.so.1
 void gp_gpus_free(gp_gpus *g);
 
 size_t gp_gpus_count(const gp_gpus *g);
-const gp_gpu *gp_gpus_device(const gp_gpus *g, size_t i); /* borrowed, NULL past the end */
+const gp_gpu *gp_gpus_device(const gp_gpus *g, size_t i);  /* borrowed, NULL past the end */
 const char *gp_gpus_driver_version(const gp_gpus *g);      /* "" = unknown */
 const char *gp_gpus_cuda_driver_version(const gp_gpus *g); /* "12.4", "" = unknown */
 gp_tri gp_gpus_confidential_compute(const gp_gpus *g);

@@ -28,7 +28,8 @@ int gp_proc_ppid(pid_t *ppid, pid_t pid)
     snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
     if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
         return gp_error_setf(GP_ENOTFOUND, "process %d is gone", (int)pid);
-    do n = read(fd, buf, sizeof(buf) - 1);
+    do
+        n = read(fd, buf, sizeof(buf) - 1);
     while (n < 0 && errno == EINTR);
     close(fd);
     if (n <= 0) return gp_error_setf(GP_ENOTFOUND, "process %d is gone", (int)pid);
@@ -70,7 +71,8 @@ int gp_proctree_descendants(pid_t **out, size_t *n, pid_t root)
 
     *out = NULL;
     *n = 0;
-    if (!(d = opendir("/proc"))) return gp_error_setf(GP_ERROR, "cannot read /proc: %s", strerror(errno));
+    if (!(d = opendir("/proc")))
+        return gp_error_setf(GP_ERROR, "cannot read /proc: %s", strerror(errno));
     while ((de = readdir(d))) {
         char *end;
         long pid = strtol(de->d_name, &end, 10);
@@ -95,8 +97,10 @@ int gp_proctree_descendants(pid_t **out, size_t *n, pid_t root)
         size_t lo = 0, hi = nall;
         while (lo < hi) { /* first entry with ppid >= parent */
             size_t mid = (lo + hi) / 2;
-            if (all[mid].ppid < parent) lo = mid + 1;
-            else hi = mid;
+            if (all[mid].ppid < parent)
+                lo = mid + 1;
+            else
+                hi = mid;
         }
         for (size_t i = lo; i < nall && all[i].ppid == parent && nfound < nall; i++)
             found[nfound++] = all[i].pid;

@@ -50,10 +50,10 @@ struct fake_dev {
 };
 
 static struct fake_dev devs[2] = {
-    {"NVIDIA Fake H200", "GPU-0f0e0d0c-0000-4000-8000-000000000000", "00000000:19:00.0", 143771,
-     9, 0, 1, 0},
-    {"NVIDIA Fake L4", "GPU-1f1e1d1c-1111-4111-8111-111111111111", "00000000:3B:00.0", 23034, 8,
-     9, -1, 0},
+    {"NVIDIA Fake H200", "GPU-0f0e0d0c-0000-4000-8000-000000000000", "00000000:19:00.0", 143771, 9,
+     0, 1, 0},
+    {"NVIDIA Fake L4", "GPU-1f1e1d1c-1111-4111-8111-111111111111", "00000000:3B:00.0", 23034, 8, 9,
+     -1, 0},
 };
 static int initialized;
 
@@ -64,10 +64,10 @@ static int dev_index(nvmlDevice_t d)
     return -1;
 }
 
-#define CHECK(d)                                          \
-    do {                                                  \
-        if (!initialized) return 1; /* UNINITIALIZED */   \
-        if (dev_index(d) < 0) return 2; /* INVALID_ARG */ \
+#define CHECK(d)                                                                                   \
+    do {                                                                                           \
+        if (!initialized) return 1;     /* UNINITIALIZED */                                        \
+        if (dev_index(d) < 0) return 2; /* INVALID_ARG */                                          \
     } while (0)
 
 static nvmlReturn_t copy_str(char *dst, unsigned int len, const char *src)

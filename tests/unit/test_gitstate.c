@@ -75,17 +75,19 @@ static int teardown(void **state)
     return 0;
 }
 
-#define BASE "git init -q -b main . && mkdir -p src tests && echo a > src/a.py && " \
-             "echo t > tests/test_a.py && echo '*.log' > .gitignore && git add -A && " \
-             "git commit -qm one"
+#define BASE                                                                                       \
+    "git init -q -b main . && mkdir -p src tests && echo a > src/a.py && "                         \
+    "echo t > tests/test_a.py && echo '*.log' > .gitignore && git add -A && "                      \
+    "git commit -qm one"
 
-#define SUBADD BASE " && git -c protocol.file.allow=always submodule -q add \"$GP_SUB\" sub && " \
-                    "git commit -qm sub"
+#define SUBADD                                                                                     \
+    BASE " && git -c protocol.file.allow=always submodule -q add \"$GP_SUB\" sub && "              \
+         "git commit -qm sub"
 
 typedef struct gs_case {
     const char *name;
-    const char *setup; /* run in a fresh directory */
-    int dirty;         /* expected */
+    const char *setup;  /* run in a fresh directory */
+    int dirty;          /* expected */
     const char *branch; /* expected, NULL = unborn */
     const char *origin; /* expected, NULL = none */
 } gs_case;
@@ -98,32 +100,35 @@ static const gs_case cases[] = {
     {"untracked in new dir", BASE " && mkdir -p d/e && echo u > d/e/f", 1, "main", NULL},
     {"ignored only", BASE " && echo l > run.log", 0, "main", NULL},
     {"deleted tracked", BASE " && rm tests/test_a.py", 1, "main", NULL},
-    {"detached", BASE " && echo c >> src/a.py && git commit -qam two && git checkout -q HEAD~1",
-     0, "HEAD", NULL},
+    {"detached", BASE " && echo c >> src/a.py && git commit -qam two && git checkout -q HEAD~1", 0,
+     "HEAD", NULL},
     {"branch with slash", BASE " && git checkout -q -b feature/x", 0, "feature/x", NULL},
     {"origin", BASE " && git remote add origin git@github.com:alice/gpukernels.git", 0, "main",
      "git@github.com:alice/gpukernels.git"},
     {"unborn", "git init -q -b main . && echo x > x", 1, NULL, NULL},
-    {"submodule clean", BASE " && git -c protocol.file.allow=always submodule -q add "
-                             "\"$GP_SUB\" sub && git commit -qm sub",
+    {"submodule clean",
+     BASE " && git -c protocol.file.allow=always submodule -q add "
+          "\"$GP_SUB\" sub && git commit -qm sub",
      0, "main", NULL},
-    {"submodule untracked inside", BASE " && git -c protocol.file.allow=always submodule -q add "
-                                        "\"$GP_SUB\" sub && git commit -qm sub && echo u > sub/u",
+    {"submodule untracked inside",
+     BASE " && git -c protocol.file.allow=always submodule -q add "
+          "\"$GP_SUB\" sub && git commit -qm sub && echo u > sub/u",
      0, "main", NULL},
-    {"submodule modified inside", BASE " && git -c protocol.file.allow=always submodule -q add "
-                                       "\"$GP_SUB\" sub && git commit -qm sub && "
-                                       "echo m >> sub/s.txt",
+    {"submodule modified inside",
+     BASE " && git -c protocol.file.allow=always submodule -q add "
+          "\"$GP_SUB\" sub && git commit -qm sub && "
+          "echo m >> sub/s.txt",
      1, "main", NULL},
-    {"submodule other commit", BASE " && git -c protocol.file.allow=always submodule -q add "
-                                    "\"$GP_SUB\" sub && git commit -qm sub && "
-                                    "git -C sub checkout -q HEAD~1",
+    {"submodule other commit",
+     BASE " && git -c protocol.file.allow=always submodule -q add "
+          "\"$GP_SUB\" sub && git commit -qm sub && "
+          "git -C sub checkout -q HEAD~1",
      1, "main", NULL},
     {"submodule staged at other commit", SUBADD " && git -C sub checkout -q HEAD~1 && git add sub",
      1, "main", NULL},
     {"submodule deinitialised", SUBADD " && git submodule -q deinit -f sub", 0, "main", NULL},
     {"submodule removed", SUBADD " && rm -rf sub", 1, "main", NULL},
-    {"submodule staged content", SUBADD " && echo n > sub/n && git -C sub add n", 1, "main",
-     NULL},
+    {"submodule staged content", SUBADD " && echo n > sub/n && git -C sub add n", 1, "main", NULL},
 };
 
 static void against_git(void **state)
@@ -147,8 +152,7 @@ static void against_git(void **state)
         char *origin = capture(dir, "git remote get-url origin");
         char *top = capture(dir, "git rev-parse --show-toplevel");
 
-        if ((head && !s->commit) || (!head && s->commit) ||
-            (head && strcmp(head, s->commit)))
+        if ((head && !s->commit) || (!head && s->commit) || (head && strcmp(head, s->commit)))
             fail_msg("%s: commit %s, git says %s", c->name, s->commit, head);
         if ((c->branch == NULL) != (s->branch == NULL) ||
             (c->branch && strcmp(c->branch, s->branch)))
@@ -197,7 +201,9 @@ static void subdirectory_and_errors(void **state)
 
 static void url_owner(void **state)
 {
-    static const struct { const char *url, *owner; } ok[] = {
+    static const struct {
+        const char *url, *owner;
+    } ok[] = {
         {"git@github.com:alice/gpukernels.git", "alice"},
         {"https://github.com/bob/k", "bob"},
         {"https://github.com/bob/k.git", "bob"},
@@ -205,8 +211,12 @@ static void url_owner(void **state)
         {"ssh://git@github.com:22/dave/k.git", "dave"},
         {"git://example.org/erin/x", "erin"},
     };
-    static const char *bad[] = {"/srv/git/k.git", "https://github.com/alice", "file:///tmp/x",
-                                "git@github.com:alice", "", "https://github.com/"};
+    static const char *bad[] = {"/srv/git/k.git",
+                                "https://github.com/alice",
+                                "file:///tmp/x",
+                                "git@github.com:alice",
+                                "",
+                                "https://github.com/"};
     char out[64];
     for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
         if (gp_git_url_owner(out, sizeof(out), ok[i].url) < 0)

@@ -189,7 +189,7 @@ static void go_junit_report(void **state)
 typedef struct mem_case {
     const char *what;
     const char *xml;
-    int error;        /* 0 or the expected GP_E* */
+    int error; /* 0 or the expected GP_E* */
     size_t ncases;
     const char *first; /* node id of the first case, or a substring of the error */
 } mem_case;
@@ -219,11 +219,13 @@ static const mem_case mem_cases[] = {
      "not well-formed"},
     {"char refs fine", "<testsuite><testcase classname='k' name='t[&#xfc;&lt;]'/></testsuite>", 0,
      1, "k::t[\xc3\xbc<]"},
-    {"duplicate merged", "<testsuite><testcase name='a' time='1'/><testcase name='b'/>"
-                         "<testcase name='a' time='2'><failure/></testcase></testsuite>",
+    {"duplicate merged",
+     "<testsuite><testcase name='a' time='1'/><testcase name='b'/>"
+     "<testcase name='a' time='2'><failure/></testcase></testsuite>",
      0, 2, "a"},
-    {"nested suites", "<testsuites><testsuite><testsuite><testcase name='deep'/></testsuite>"
-                      "</testsuite></testsuites>",
+    {"nested suites",
+     "<testsuites><testsuite><testsuite><testcase name='deep'/></testsuite>"
+     "</testsuite></testsuites>",
      0, 1, "deep"},
     {"bad time ignored", "<testsuite><testcase name='a' time='-3'/></testsuite>", 0, 1, "a"},
 };
@@ -291,8 +293,10 @@ static void limits(void **state)
     char *deep = malloc(200 * 12 + 64);
     char *p = deep;
     p += sprintf(p, "<testsuite>");
-    for (int i = 0; i < 200; i++) p += sprintf(p, "<x>");
-    for (int i = 0; i < 200; i++) p += sprintf(p, "</x>");
+    for (int i = 0; i < 200; i++)
+        p += sprintf(p, "<x>");
+    for (int i = 0; i < 200; i++)
+        p += sprintf(p, "</x>");
     sprintf(p, "</testsuite>");
     assert_int_equal(gp_junit_parse(&r, deep, strlen(deep), NULL), GP_EINVALID);
     assert_non_null(strstr(gp_error_last(), "nested"));
@@ -324,7 +328,8 @@ static void pytest_node_ids(void **state)
         {"tests.test_x", "test_y", "tests/test_x.py", "tests/test_x.py::test_y"},
         {"tests.test_x.TestClass", "test_y[param]", "tests/test_x.py",
          "tests/test_x.py::TestClass::test_y[param]"},
-        {"tests.test_x.A.B", "test_y[a.b::c]", "tests/test_x.py", "tests/test_x.py::A::B::test_y[a.b::c]"},
+        {"tests.test_x.A.B", "test_y[a.b::c]", "tests/test_x.py",
+         "tests/test_x.py::A::B::test_y[a.b::c]"},
         {"test_top", "test_y", "test_top.py", "test_top.py::test_y"},
         {"", "tests.test_bad", "tests/test_bad.py", "tests/test_bad.py"},
         {"tests.test_kern", "test_relu", NULL, "tests/test_kern.py::test_relu"},
@@ -336,8 +341,8 @@ static void pytest_node_ids(void **state)
     char *root = make_root();
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char *id = NULL;
-        int error = gp_junit_pytest_node_id(&id, cases[i].classname, cases[i].name, cases[i].file,
-                                            root);
+        int error =
+            gp_junit_pytest_node_id(&id, cases[i].classname, cases[i].name, cases[i].file, root);
         if (error < 0) fail_msg("case %zu: %s", i, gp_error_last());
         assert_string_equal(id, cases[i].want);
         free(id);
@@ -351,8 +356,10 @@ static void pytest_node_ids(void **state)
 static void round4_like_python(void **state)
 {
     /* python3 -c 'print(round(x, 4))' */
-    static const struct { double in, want; } cases[] = {
-        {0.00005, 0.0001}, {0.00015, 0.0001}, {0.00125, 0.0013}, {1.23456, 1.2346},
+    static const struct {
+        double in, want;
+    } cases[] = {
+        {0.00005, 0.0001}, {0.00015, 0.0001}, {0.00125, 0.0013},     {1.23456, 1.2346},
         {0.0, 0.0},        {2.5e-05, 0.0},    {123.45675, 123.4567}, {0.00035, 0.0003},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
