@@ -178,12 +178,16 @@ static int sshsig_new(gp_sshsig **out, const unsigned char *blob, size_t len)
 {
     gp_sshsig *s;
     *out = NULL;
-    if (len > GP_SSHSIG_MAX_BLOB)
-        return gp_error_setf(GP_ETOOBIG, "SSHSIG signature of %zu bytes is over the limit of %d",
-                             len, GP_SSHSIG_MAX_BLOB);
+    /* explicit codes (not gp_error_setf's result), so that the compiler sees *out set on 0 */
+    if (len > GP_SSHSIG_MAX_BLOB) {
+        gp_error_setf(GP_ETOOBIG, "SSHSIG signature of %zu bytes is over the limit of %d", len,
+                      GP_SSHSIG_MAX_BLOB);
+        return GP_ETOOBIG;
+    }
     if (!(s = calloc(1, sizeof(*s))) || !(s->raw = malloc(len ? len : 1))) {
         free(s);
-        return gp_error_setf(GP_ERROR, "out of memory");
+        gp_error_setf(GP_ERROR, "out of memory");
+        return GP_ERROR;
     }
     if (len) memcpy(s->raw, blob, len);
     s->raw_len = len;

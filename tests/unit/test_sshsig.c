@@ -64,7 +64,7 @@ static char *data_path(const char *name)
     return path_of("%s/tests/data/sshsig/%s", srcdir(), name);
 }
 
-static char *slurp(const char *path, size_t *len)
+__attribute__((noinline)) static char *slurp(const char *path, size_t *len)
 {
     char *p = NULL;
     size_t n = 0;
