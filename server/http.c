@@ -26,7 +26,7 @@
 
 static const char *const ROUTE_NAMES[R_COUNT] = {
     "post_receipts", "receipt", "receipt_raw", "commit", "repos", "repo_commits", "signer",
-    "ledger", "healthz", "metrics", "page", "api_other"};
+    "ledger", "healthz", "metrics", "page", "api_other", "tiles"};
 
 /* Latency buckets in milliseconds (Prometheus "le" values). */
 static const double LAT_LE[SRV_LAT_BUCKETS] = {1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 10000};
@@ -235,6 +235,7 @@ static srv_route classify(const char *url)
     if (!strcmp(url, "/healthz")) return R_HEALTHZ;
     if (!strcmp(url, "/metrics")) return R_METRICS;
     if (!strcmp(url, "/api") || starts(url, "/api/")) return R_API_OTHER;
+    if (starts(url, "/ledger/")) return R_TILES;
     return R_PAGE;
 }
 
@@ -332,6 +333,7 @@ static void dispatch_get(srv *s, req *q, struct MHD_Connection *c, const char *u
                      MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "first"),
                      MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "second"), r);
         break;
+    case R_TILES: ledger_tiles(s, url, r); break;
     case R_API_OTHER: resp_problem(r, 404, "no such API endpoint; see schema/openapi.json"); break;
     default: api_route(s, q->route, url, c, r);
     }
@@ -408,14 +410,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             r.allow = "GET, HEAD";
             return send_resp(c, q, &r);
         }
-        dispatch_get(s, q, c, url, &r);
-        enum MHD_Result ret = send_resp(c, q, &r);
-        gp_buf_free(&r.body);
-        return ret;
+        /* Answered on the next call, once MHD has read the whole request: a response queued
+         * on the first call makes libmicrohttpd close the connection after it (no keep-alive). */
+        return MHD_YES;
     }
 
     if (*upload_data_size) {
-        if (q->answered || q->too_big) {
+        if (q->answered || q->too_big || !q->body_expected) {
             q->discarded += *upload_data_size;
             *upload_data_size = 0;
             return q->discarded > 4 * s->cfg.max_body + 65536 ? MHD_NO : MHD_YES;
@@ -428,6 +429,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return MHD_YES;
     }
     if (q->answered) return MHD_YES;
+    if (!q->body_expected) {
+        dispatch_get(s, q, c, url, &r);
+        enum MHD_Result ret = send_resp(c, q, &r);
+        gp_buf_free(&r.body);
+        return ret;
+    }
     if (q->too_big) {
         char msg[160];
         snprintf(msg, sizeof(msg), "the body is over the limit of %zu bytes", s->cfg.max_body);

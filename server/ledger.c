@@ -232,6 +232,121 @@ void ledger_close(srv *s)
     s->verifier = NULL;
 }
 
+/* ---- C2SP tlog-tiles (optional, for existing transparency tooling) ------------------------------------ */
+
+/* Parses a tile index "x001/x234/067" (groups of three digits, all but the last prefixed by x)
+ * and an optional ".p/<W>" (1..255). */
+static bool parse_tile_index(const char *p, uint64_t *n, unsigned *width)
+{
+    uint64_t v = 0;
+    *width = 256;
+    for (;;) {
+        bool more = *p == 'x';
+        if (more) p++;
+        if (!(p[0] >= '0' && p[0] <= '9' && p[1] >= '0' && p[1] <= '9' && p[2] >= '0' && p[2] <= '9')) return false;
+        if (v > UINT64_MAX / 1000) return false;
+        v = v * 1000 + (uint64_t)((p[0] - '0') * 100 + (p[1] - '0') * 10 + (p[2] - '0'));
+        p += 3;
+        if (more) {
+            if (*p++ != '/') return false;
+            continue;
+        }
+        break;
+    }
+    if (*p == '.') {
+        if (strncmp(p, ".p/", 3) != 0) return false;
+        p += 3;
+        unsigned w = 0;
+        if (!*p) return false;
+        for (; *p; p++) {
+            if (*p < '0' || *p > '9' || w > 255) return false;
+            w = w * 10 + (unsigned)(*p - '0');
+        }
+        if (w < 1 || w > 255) return false;
+        *width = w;
+    } else if (*p) {
+        return false;
+    }
+    *n = v;
+    return true;
+}
+
+void ledger_tiles(srv *s, const char *path, srv_resp *r)
+{
+    const char *sub = path + strlen("/ledger/");
+    uint64_t size = 0, n = 0;
+    unsigned width = 0, level = 0;
+    bool entries = false;
+    int error = 0;
+    if (!strcmp(sub, "checkpoint")) {
+        ledger_route(s, "/api/ledger/checkpoint", NULL, NULL, NULL, NULL, r);
+        return;
+    }
+    if (!strncmp(sub, "tile/entries/", 13)) {
+        entries = true;
+        sub += 13;
+    } else if (!strncmp(sub, "tile/", 5) && sub[5] >= '0' && sub[5] <= '9' && sub[6] == '/') {
+        level = (unsigned)(sub[5] - '0');
+        sub += 7;
+    } else {
+        resp_problem(r, 404, "no such tlog-tiles resource");
+        return;
+    }
+    if (!parse_tile_index(sub, &n, &width) || level > 7) {
+        resp_problem(r, 404, "not a tile path (C2SP tlog-tiles)");
+        return;
+    }
+    gp_buf_init(&r->body, 256 * 66 * 1024);
+    store *rd = store_reader(s->db);
+    store_lock(rd);
+    if ((error = store_exec(rd, "BEGIN")) < 0) goto fail;
+    /* tiles are served up to the latest checkpoint only */
+    sqlite3_stmt *st = store_stmt(rd, "SELECT coalesce(max(size), 0) FROM checkpoints");
+    if (!st || sqlite3_step(st) != SQLITE_ROW) { store_done(st); error = GP_ERROR; goto fail; }
+    size = (uint64_t)sqlite3_column_int64(st, 0);
+    store_done(st);
+    unsigned height = entries ? 0 : 8 * level;
+    uint64_t have = height >= 64 ? 0 : size >> height;
+    if (n > (UINT64_MAX >> 9) || n * 256 + width > have) {
+        store_exec(rd, "COMMIT");
+        store_unlock(rd);
+        resp_problem(r, 404, "that tile is not in the tree yet");
+        return;
+    }
+    for (uint64_t i = n * 256; i < n * 256 + width; i++) {
+        if (entries) {
+            st = store_stmt(rd, "SELECT entry FROM ledger_leaves WHERE idx = ?");
+            if (!st) { error = GP_ERROR; goto fail; }
+            sqlite3_bind_int64(st, 1, (sqlite3_int64)i);
+            if (sqlite3_step(st) != SQLITE_ROW || sqlite3_column_bytes(st, 0) > 65535) {
+                store_done(st);
+                error = gp_error_setf(GP_ERROR, "ledger entry %" PRIu64 " is missing", i);
+                goto fail;
+            }
+            int len = sqlite3_column_bytes(st, 0);
+            unsigned char be[2] = {(unsigned char)(len >> 8), (unsigned char)len};
+            gp_buf_add(&r->body, be, 2);
+            gp_buf_add(&r->body, sqlite3_column_blob(st, 0), (size_t)len);
+            store_done(st);
+        } else {
+            gp_hash h;
+            if ((error = node_get(rd, height, i, h)) < 0) goto fail;
+            gp_buf_add(&r->body, h, GP_HASH_LEN);
+        }
+    }
+    store_exec(rd, "COMMIT");
+    store_unlock(rd);
+    r->status = 200;
+    r->ctype = "application/octet-stream";
+    r->cache = width == 256 ? "public, max-age=31536000, immutable" : "no-cache";
+    return;
+fail:
+    store_rollback(rd);
+    store_unlock(rd);
+    gp_buf_free(&r->body);
+    resp_error(r, error);
+}
+
 /* ---- HTTP ------------------------------------------------------------------------------------------ */
 
 static bool parse_u64(const char *text, uint64_t *out)

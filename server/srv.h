@@ -44,7 +44,7 @@ typedef struct srv_config {
 /* Request routes, for metrics and logs. */
 typedef enum {
     R_POST_RECEIPTS, R_RECEIPT, R_RECEIPT_RAW, R_COMMIT, R_REPOS, R_REPO_COMMITS, R_SIGNER,
-    R_LEDGER, R_HEALTHZ, R_METRICS, R_PAGE, R_API_OTHER, R_COUNT
+    R_LEDGER, R_HEALTHZ, R_METRICS, R_PAGE, R_API_OTHER, R_TILES, R_COUNT
 } srv_route;
 
 #define SRV_LAT_BUCKETS 12
@@ -158,6 +158,9 @@ int ledger_entry_bytes(char **out, size_t *len, const char *id, const char *repo
                        const char *verified_at);
 void ledger_route(srv *s, const char *path, const char *query_index, const char *q2,
                   const char *q3, const char *q4, srv_resp *r);
+/* GET /ledger/checkpoint, /ledger/tile/<L>/<N>[.p/<W>], /ledger/tile/entries/<N>[.p/<W>]
+ * (C2SP tlog-tiles), served up to the latest checkpoint. */
+void ledger_tiles(srv *s, const char *path, srv_resp *r);
 int reevaluate_all(srv *s);
 int check_ledger_main(const char *db_path, const char *key_path,
                       const char *origin, bool quiet);

@@ -173,6 +173,28 @@ class LedgerTest(unittest.TestCase):
         self.assertTrue(rfc9162.verify_consistency(n, n + 1, old_root, new_root, proof))
         self.__class__.ids.append(v["receipt_id"])
 
+    def test_3b_tiles(self):
+        n = len(self.ids)
+        self.checkpoint(n)
+        entries = self.entries(n)
+        st, h, body = self.srv.request("GET", "/ledger/checkpoint")
+        self.assertEqual(st, 200)
+        self.assertEqual(body, self.srv.request("GET", "/api/ledger/checkpoint")[2])
+        st, h, tile = self.srv.request("GET", "/ledger/tile/0/000.p/%d" % n)
+        self.assertEqual(st, 200)
+        self.assertEqual(tile, b"".join(rfc9162.leaf_hash(e) for e in entries))
+        st, h, bundle = self.srv.request("GET", "/ledger/tile/entries/000.p/%d" % n)
+        self.assertEqual(st, 200)
+        got, off = [], 0
+        while off < len(bundle):
+            ln = int.from_bytes(bundle[off:off + 2], "big")
+            got.append(bundle[off + 2:off + 2 + ln])
+            off += 2 + ln
+        self.assertEqual(got, entries)
+        for path in ("/ledger/tile/0/000", "/ledger/tile/0/000.p/%d" % (n + 1), "/ledger/tile/1/000.p/1",
+                     "/ledger/tile/0/x000", "/ledger/tile/0/0000", "/ledger/tile/0/000.p/0", "/ledger/tiles"):
+            self.assertEqual(self.srv.request("GET", path)[0], 404, path)
+
     def run_check(self, db):
         p = subprocess.run([gpserver.SERVER_BIN, "check-ledger", "--db", db, "--ledger-key",
                             os.path.join(self.tmp, "ledger.key"), "--ledger-origin", ORIGIN],
