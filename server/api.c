@@ -4,6 +4,7 @@
  * their commits (paged with an opaque cursor), signers, the latest receipts and the lookup box.
  */
 #include "srv.h"
+#include "respcache.h"
 
 #include <ctype.h>
 #include <inttypes.h>
@@ -496,9 +497,8 @@ void api_route(srv *s, srv_route route, const char *path, struct MHD_Connection 
         return;
     }
     case R_COMMIT:
-        error = srv_doc_commit(s, path + strlen("/api/commits/"),
-                               MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "repo"), &doc);
-        answer(r, error, doc);
+        respcache_commit(s, path + strlen("/api/commits/"),
+                         MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "repo"), r);
         return;
     case R_REPOS:
         error = srv_doc_repos(s, &doc);
