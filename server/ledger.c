@@ -377,30 +377,20 @@ static json_t *hash_list(const gp_hash *p, size_t n)
     return a;
 }
 
-void ledger_route(srv *s, const char *path, const char *q_index, const char *q_size, const char *q_first,
-                  const char *q_second, srv_resp *r)
+static void route_locked(srv *s, store *rd, const char *sub, const char *q_index, const char *q_size,
+                         const char *q_first, const char *q_second, srv_resp *r)
 {
-    const char *sub = path + strlen("/api/ledger/");
     char msg[256];
     uint64_t n = 0, a = 0, b = 0;
     gp_hash proof[64];
     size_t count = 0;
     int error = 0;
 
-    if (!strcmp(sub, "key")) {
-        gp_buf_init(&r->body, 0);
-        gp_buf_printf(&r->body, "%s\n", s->verifier);
-        r->status = 200;
-        r->ctype = "text/plain; charset=utf-8";
-        return;
-    }
-    store_lock(s->db);
-    if ((error = tree_size(s->db, &n)) < 0) goto fail;
+    if ((error = tree_size(rd, &n)) < 0) goto fail;
     if (!strcmp(sub, "checkpoint")) {
         char *note = NULL;
         uint64_t size = 0;
-        error = latest_checkpoint(s->db, &size, &note);
-        store_unlock(s->db);
+        error = latest_checkpoint(rd, &size, &note);
         if (error < 0) { resp_error(r, error); return; }
         resp_text(r, 200, "text/plain; charset=utf-8", note, strlen(note));
         free(note);
@@ -408,17 +398,15 @@ void ledger_route(srv *s, const char *path, const char *q_index, const char *q_s
     }
     if (!strncmp(sub, "entries/", 8)) {
         if (!parse_u64(sub + 8, &a)) {
-            store_unlock(s->db);
             resp_problem(r, 400, "the entry index must be a decimal number");
             return;
         }
         if (a >= n) {
-            store_unlock(s->db);
             snprintf(msg, sizeof(msg), "entry %" PRIu64 " is beyond the ledger (size %" PRIu64 ")", a, n);
             resp_problem(r, 404, msg);
             return;
         }
-        sqlite3_stmt *st = store_stmt(s->db, "SELECT entry, leaf_hash FROM ledger_leaves WHERE idx = ?");
+        sqlite3_stmt *st = store_stmt(rd, "SELECT entry, leaf_hash FROM ledger_leaves WHERE idx = ?");
         if (!st) { error = GP_ERROR; goto fail; }
         sqlite3_bind_int64(st, 1, (sqlite3_int64)a);
         json_t *doc = NULL;
@@ -427,26 +415,22 @@ void ledger_route(srv *s, const char *path, const char *q_index, const char *q_s
                             (const char *)sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0),
                             "leaf_hash", b64(sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1)));
         store_done(st);
-        store_unlock(s->db);
         if (!doc) { resp_problem(r, 500, "the ledger entry is missing"); return; }
         resp_json(r, 200, doc);
         return;
     }
     if (!strcmp(sub, "proof/inclusion")) {
         if (!parse_u64(q_index, &a) || !parse_u64(q_size, &b)) {
-            store_unlock(s->db);
             resp_problem(r, 400, "give index and tree_size as decimal numbers");
             return;
         }
         if (b > n || a >= b) {
-            store_unlock(s->db);
             snprintf(msg, sizeof(msg), "no inclusion proof of index %" PRIu64 " in a tree of size %" PRIu64
                      " (the ledger has %" PRIu64 " entries)", a, b, n);
             resp_problem(r, 400, msg);
             return;
         }
-        error = gp_merkle_inclusion_proof(proof, &count, a, b, subtree_cb, s->db);
-        store_unlock(s->db);
+        error = gp_merkle_inclusion_proof(proof, &count, a, b, subtree_cb, rd);
         if (error < 0) { resp_error(r, error); return; }
         resp_json(r, 200, json_pack("{s:I, s:I, s:o}", "index", (json_int_t)a, "tree_size", (json_int_t)b,
                                     "hashes", hash_list(proof, count)));
@@ -454,29 +438,44 @@ void ledger_route(srv *s, const char *path, const char *q_index, const char *q_s
     }
     if (!strcmp(sub, "proof/consistency")) {
         if (!parse_u64(q_first, &a) || !parse_u64(q_second, &b)) {
-            store_unlock(s->db);
             resp_problem(r, 400, "give first and second as decimal numbers");
             return;
         }
         if (b > n || a > b) {
-            store_unlock(s->db);
             snprintf(msg, sizeof(msg), "no consistency proof from size %" PRIu64 " to %" PRIu64
                      " (the ledger has %" PRIu64 " entries)", a, b, n);
             resp_problem(r, 400, msg);
             return;
         }
-        error = gp_merkle_consistency_proof(proof, &count, a, b, subtree_cb, s->db);
-        store_unlock(s->db);
+        error = gp_merkle_consistency_proof(proof, &count, a, b, subtree_cb, rd);
         if (error < 0) { resp_error(r, error); return; }
         resp_json(r, 200, json_pack("{s:I, s:I, s:o}", "first", (json_int_t)a, "second", (json_int_t)b,
                                     "hashes", hash_list(proof, count)));
         return;
     }
-    store_unlock(s->db);
     resp_problem(r, 404, "no such ledger endpoint (checkpoint, key, entries/{index}, proof/inclusion, "
                          "proof/consistency)");
     return;
 fail:
-    store_unlock(s->db);
     resp_error(r, error);
+}
+
+void ledger_route(srv *s, const char *path, const char *q_index, const char *q_size, const char *q_first,
+                  const char *q_second, srv_resp *r)
+{
+    const char *sub = path + strlen("/api/ledger/");
+    if (!strcmp(sub, "key")) {
+        gp_buf_init(&r->body, 0);
+        gp_buf_printf(&r->body, "%s\n", s->verifier);
+        r->status = 200;
+        r->ctype = "text/plain; charset=utf-8";
+        return;
+    }
+    /* one read transaction: the size, the checkpoint and the hashes come from one snapshot */
+    store *rd = store_reader(s->db);
+    store_lock(rd);
+    bool tx = store_exec(rd, "BEGIN") == 0;
+    route_locked(s, rd, sub, q_index, q_size, q_first, q_second, r);
+    if (tx) store_exec(rd, "COMMIT");
+    store_unlock(rd);
 }
