@@ -87,12 +87,12 @@ class KeyFaultTest(unittest.TestCase):
             blob = b"".join(struct.pack(">I", len(x)) + x for x in (b"ssh-ed25519", pk))
             return "ssh-ed25519 " + base64.b64encode(blob).decode() + "\n"
 
-        def receipt(key, run):
+        def receipt(key, run, signer="zed"):
             doc = json.loads(vec.raw(vec.by_name("alice-ed25519-0-clean")))
             doc.pop("signature")
             doc["environment"]["run"] = run
             msg = json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
-            doc["signature"] = {"algorithm": "ed25519", "backend": "ssh-local", "signer": "zed",
+            doc["signature"] = {"algorithm": "ed25519", "backend": "ssh-local", "signer": signer,
                                 "key_fingerprint": "SHA256:x", "value": base64.b64encode(key.sign(msg)).decode()}
             return json.dumps(doc).encode()
 
@@ -114,6 +114,9 @@ class KeyFaultTest(unittest.TestCase):
             self.assertEqual(st, 201, body)
             st, h, body = srv.post_receipt(receipt(Ed25519PrivateKey.generate(), 3))
             self.assertEqual(st, 422, body)
+            st, h, body = srv.post_receipt(receipt(k1, 4, signer="ghost"))  # no ghost.keys: 404
+            self.assertEqual(st, 422, body)
+            self.assertIn("publishes no keys", json.loads(body)["detail"])
         finally:
             srv.stop()
             keys.stop()
