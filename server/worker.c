@@ -83,6 +83,15 @@ static void reject(srv *s, const due *d, const char *why)
     json_decref(reasons);
 }
 
+/* Exponential backoff: retry_min_ms doubling per attempt, capped at retry_max_ms. */
+static void retry_later(srv *s, const due *d, const char *why)
+{
+    int64_t delay = s->cfg.retry_min_ms;
+    for (int i = 0; i < d->attempts && delay < s->cfg.retry_max_ms; i++) delay *= 2;
+    if (delay > s->cfg.retry_max_ms) delay = s->cfg.retry_max_ms;
+    set_row(s, d->id, "pending", d->attempts + 1, now_ms() + delay, why, NULL);
+}
+
 static void process(srv *s, due *d)
 {
     gp_receipt *r = NULL;
@@ -93,10 +102,13 @@ static void process(srv *s, due *d)
         goto done;
     }
     switch (verify_receipt(s, r, fp, type)) {
-    case V_VERIFIED:
-        if (record_verified(s, r, d->raw, d->len, fp, type, true, &index) < 0)
-            fprintf(stderr, "{\"level\":\"error\",\"msg\":\"worker: storing a verified receipt failed\"}\n");
+    case V_VERIFIED: {
+        int e = record_verified(s, r, d->raw, d->len, fp, type, true, &index);
+        if (e == 0 || e == GP_EEXISTS) break;
+        fprintf(stderr, "{\"level\":\"error\",\"msg\":\"worker: storing a verified receipt failed\"}\n");
+        retry_later(s, d, "storing the verified receipt failed");
         break;
+    }
     case V_BADSIG:
         snprintf(msg, sizeof(msg), "no key that %s publishes verifies the signature", r->sig_signer);
         reject(s, d, msg);
@@ -105,12 +117,8 @@ static void process(srv *s, due *d)
         snprintf(msg, sizeof(msg), "signer %s publishes no keys", r->sig_signer);
         reject(s, d, msg);
         break;
-    default: {
-        int64_t delay = s->cfg.retry_min_ms;
-        for (int i = 0; i < d->attempts && delay < s->cfg.retry_max_ms; i++) delay *= 2;
-        if (delay > s->cfg.retry_max_ms) delay = s->cfg.retry_max_ms;
-        set_row(s, d->id, "pending", d->attempts + 1, now_ms() + delay, "the key source is unreachable", NULL);
-    }
+    default:
+        retry_later(s, d, "the key source is unreachable");
     }
 done:
     gp_receipt_free(r);
