@@ -18,8 +18,11 @@
 #include "util.h"
 
 #include <curl/curl.h>
+#include <jansson.h>
+#include <sodium.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -193,6 +196,184 @@ int gp_keys_fetch(char **body, size_t *len, const gp_keysource *src, const char 
 done:
     if (h) curl_easy_cleanup(h);
     gp_buf_free(&st.body);
+    free(url);
+    return error;
+}
+
+/* ---- GitHub REST API: ssh_signing_keys ------------------------------------------------------ */
+
+typedef struct api_state {
+    gp_buf body;
+    bool too_big;
+} api_state;
+
+static size_t on_api_data(char *data, size_t size, size_t nmemb, void *userp)
+{
+    api_state *st = userp;
+    size_t n = size * nmemb;
+    if (gp_buf_add(&st->body, data, n) < 0) {
+        st->too_big = true;
+        return 0;
+    }
+    return n;
+}
+
+/* Appends the "key" strings of a JSON array of objects as lines. GP_EUNAVAILABLE when the
+ * document is not such an array. */
+static int signing_keys_lines(gp_buf *out, const char *text, size_t len, const char *login)
+{
+    json_error_t jerr;
+    json_t *doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr), *item;
+    size_t i;
+    int error = 0;
+    if (!json_is_array(doc)) {
+        json_decref(doc);
+        return gp_error_setf(GP_EUNAVAILABLE,
+                             "signing keys of %s: the API answered with something that is not a "
+                             "JSON array",
+                             login);
+    }
+    json_array_foreach(doc, i, item) {
+        const char *key = json_string_value(json_object_get(item, "key"));
+        bool ok = json_is_object(item) && key && *key;
+        if (!json_is_object(item)) {
+            error = gp_error_setf(GP_EUNAVAILABLE,
+                                  "signing keys of %s: the API's array holds a non-object", login);
+            break;
+        }
+        for (const char *c = key; ok && *c; c++)
+            if ((unsigned char)*c < 0x20 || (unsigned char)*c > 0x7e) ok = false;
+        if (!ok) continue;
+        if (gp_buf_puts(out, key) < 0 || gp_buf_putc(out, '\n') < 0) {
+            error = gp_error_setf(GP_EUNAVAILABLE, "signing keys of %s: too many keys", login);
+            break;
+        }
+    }
+    json_decref(doc);
+    return error;
+}
+
+int gp_signing_keys_fetch(char **body, size_t *len, const gp_keysource *src, const char *api_url,
+                          const char *login, const char *token)
+{
+    static const gp_keysource defaults = {NULL, 0, 0, 0};
+    const gp_keysource *s = src ? src : &defaults;
+    size_t max_body = s->max_body ? s->max_body : 256 * 1024;
+    long connect_ms = s->connect_timeout_ms > 0 ? s->connect_timeout_ms : 2000;
+    long total_ms = s->timeout_ms > 0 ? s->timeout_ms : 5000;
+    api_state st = {GP_BUF_INIT(max_body), false};
+    gp_buf lines = GP_BUF_INIT(max_body);
+    gp_buf auth = GP_BUF_INIT(8192);
+    struct curl_slist *hdrs = NULL, *h2;
+    char *url = NULL;
+    char errbuf[CURL_ERROR_SIZE] = "";
+    CURL *h = NULL;
+    CURLcode rc;
+    long status = 0;
+    int error;
+
+    if (!gp_login_valid(login)) {
+        error = gp_error_setf(GP_EINVALID, "\"%.60s\" is not a valid GitHub login",
+                              login ? login : "");
+        goto done;
+    }
+    if (!api_url || (strncasecmp(api_url, "https://", 8) != 0 &&
+                     strncasecmp(api_url, "http://", 7) != 0)) {
+        error = gp_error_setf(GP_EINVALID, "the GitHub API URL must start with https:// or http://");
+        goto done;
+    }
+    size_t base = strlen(api_url);
+    while (base > 0 && api_url[base - 1] == '/')
+        base--;
+    if (asprintf(&url, "%.*s/users/%s/ssh_signing_keys?per_page=100", (int)base, api_url, login) <
+        0) {
+        url = NULL;
+        error = gp_error_setf(GP_ERROR, "out of memory");
+        goto done;
+    }
+    if (token && *token) {
+        if (gp_buf_printf(&auth, "Authorization: Bearer %s", token) < 0 ||
+            !(h2 = curl_slist_append(hdrs, auth.ptr))) {
+            error = gp_error_setf(GP_ERROR, "out of memory");
+            goto done;
+        }
+        hdrs = h2;
+    }
+    if (!(h2 = curl_slist_append(hdrs, "Accept: application/vnd.github+json")) ||
+        !(hdrs = h2, h2 = curl_slist_append(hdrs, "X-GitHub-Api-Version: 2022-11-28"))) {
+        error = gp_error_setf(GP_ERROR, "out of memory");
+        goto done;
+    }
+    hdrs = h2;
+    pthread_once(&curl_once, curl_init_once);
+    if (curl_init_rc != CURLE_OK) {
+        error = gp_error_setf(GP_ERROR, "libcurl could not be initialised: %s",
+                              curl_easy_strerror(curl_init_rc));
+        goto done;
+    }
+    if (!(h = curl_easy_init())) {
+        error = gp_error_setf(GP_ERROR, "libcurl could not create a handle");
+        goto done;
+    }
+    if (curl_easy_setopt(h, CURLOPT_URL, url) != CURLE_OK ||
+        curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK ||
+        curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK ||
+        curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, connect_ms) != CURLE_OK ||
+        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, total_ms) != CURLE_OK ||
+        curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
+        curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)max_body) != CURLE_OK ||
+        curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs) != CURLE_OK ||
+        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_api_data) != CURLE_OK ||
+        curl_easy_setopt(h, CURLOPT_WRITEDATA, &st) != CURLE_OK ||
+        curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf) != CURLE_OK ||
+        curl_easy_setopt(h, CURLOPT_USERAGENT, "gpuproof/" GP_VERSION) != CURLE_OK) {
+        error = gp_error_setf(GP_ERROR, "libcurl refused an option (built without http/https?)");
+        goto done;
+    }
+    rc = curl_easy_perform(h);
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    if (status == 404 || status == 410) {
+        error = gp_error_setf(GP_ENOTFOUND, "signing keys of %s: the API answered %ld (no such user)",
+                              login, status);
+        goto done;
+    }
+    if (rc != CURLE_OK) {
+        if (st.too_big || rc == CURLE_FILESIZE_EXCEEDED)
+            error = gp_error_setf(GP_EUNAVAILABLE,
+                                  "signing keys of %s: the API's answer is larger than %zu bytes",
+                                  login, max_body);
+        else
+            error = gp_error_setf(GP_EUNAVAILABLE, "signing keys of %s from the GitHub API: %s",
+                                  login, errbuf[0] ? errbuf : curl_easy_strerror(rc));
+        goto done;
+    }
+    if (status != 200) {
+        error = gp_error_setf(GP_EUNAVAILABLE, "signing keys of %s: the GitHub API answered %ld%s",
+                              login, status,
+                              status == 401 || status == 403
+                                  ? " (rate limited, or the token is not accepted)"
+                                  : "; retry later");
+        goto done;
+    }
+    if ((error = signing_keys_lines(&lines, st.body.ptr ? st.body.ptr : "", st.body.len, login)) <
+        0)
+        goto done;
+    if (lines.len == 0) {
+        error = gp_error_setf(GP_ENOTFOUND, "%s registered no signing keys", login);
+        goto done;
+    }
+    if (!(*body = gp_buf_detach(&lines, len))) {
+        error = gp_error_setf(GP_ERROR, "out of memory");
+        goto done;
+    }
+    error = 0;
+done:
+    if (h) curl_easy_cleanup(h);
+    curl_slist_free_all(hdrs);
+    if (auth.ptr) sodium_memzero(auth.ptr, auth.cap);
+    gp_buf_free(&auth);
+    gp_buf_free(&st.body);
+    gp_buf_free(&lines);
     free(url);
     return error;
 }

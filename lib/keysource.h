@@ -44,4 +44,22 @@ int gp_keys_url(char **out, const char *url_template, const char *login);
  * left untouched. */
 int gp_keys_fetch(char **body, size_t *len, const gp_keysource *src, const char *login);
 
+/*
+ * GitHub REST API: the SSH keys a login registered for *signing*,
+ * GET {api_url}/users/{login}/ssh_signing_keys?per_page=100 (a JSON array of objects whose "key"
+ * is "TYPE BASE64"; read with jansson). api_url is an http:// or https:// base URL such as
+ * "https://api.github.com" (a trailing '/' is allowed); token, when not NULL, is sent as
+ * "Authorization: Bearer TOKEN" and never appears in any message. src gives the timeouts and
+ * the body limit (its url_template is not used). The login is validated first. Redirects are
+ * not followed.
+ *
+ * On success *body is the keys as a .keys text, one "TYPE BASE64" line each (entries that are
+ * not strings of printable ASCII are skipped), NUL-terminated, *len its length; caller frees.
+ * GP_ENOTFOUND: 404 or an array without keys. GP_EUNAVAILABLE: no answer, timeout, 5xx, 429,
+ * 401/403 (rate limit or a bad token), over the limit, or not a JSON array of objects.
+ * GP_EINVALID: an invalid login or API URL. On failure *body is left untouched.
+ */
+int gp_signing_keys_fetch(char **body, size_t *len, const gp_keysource *src, const char *api_url,
+                          const char *login, const char *token);
+
 #endif
