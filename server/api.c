@@ -532,6 +532,21 @@ void api_route(srv *s, srv_route route, const char *path, struct MHD_Connection 
         answer(r, error, doc);
         return;
     }
+    case R_LATEST: {
+        const char *lim = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "limit");
+        long limit = 20;
+        if (lim) {
+            char *end = NULL;
+            limit = strtol(lim, &end, 10);
+            if (!*lim || *end || limit < 1 || limit > 100) {
+                resp_problem(r, 400, "limit must be a number from 1 to 100");
+                return;
+            }
+        }
+        error = srv_doc_latest(s, (int)limit, &doc);
+        answer(r, error, doc);
+        return;
+    }
     case R_SIGNER:
         error = srv_doc_signer(s, path + strlen("/api/signers/"), &doc);
         answer(r, error, doc);

@@ -26,7 +26,7 @@
 
 static const char *const ROUTE_NAMES[R_COUNT] = {
     "post_receipts", "receipt", "receipt_raw", "commit", "repos", "repo_commits", "signer",
-    "ledger", "healthz", "metrics", "page", "api_other", "tiles"};
+    "ledger", "healthz", "metrics", "page", "api_other", "tiles", "latest"};
 
 /* Latency buckets in milliseconds (Prometheus "le" values). */
 static const double LAT_LE[SRV_LAT_BUCKETS] = {1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 10000};
@@ -375,10 +375,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 return send_resp(c, q, &r);
             }
         }
-        if (q->route == R_POST_RECEIPTS) {
+        if (q->route == R_POST_RECEIPTS && get) {
+            q->route = R_LATEST; /* GET /api/receipts: the latest receipts */
+        } else if (q->route == R_POST_RECEIPTS) {
             if (!post) {
-                resp_problem(&r, 405, "submit receipts with POST /api/receipts");
-                r.allow = "POST";
+                resp_problem(&r, 405, "submit receipts with POST /api/receipts, list them with GET");
+                r.allow = "GET, HEAD, POST";
                 return send_resp(c, q, &r);
             }
             if (!is_json_type(MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type"))) {

@@ -39,12 +39,15 @@ typedef struct srv_config {
     long retry_min_ms, retry_max_ms;
     unsigned conn_limit, per_ip_limit, conn_timeout;
     long key_timeout_ms;
+    char *github_api_url;    /* GitHub REST API base (github.c); NULL = off */
+    char *github_token_file; /* token for commit statuses (and the API), 0600 */
+    char *public_url;        /* base of audit links, no trailing '/'; default http://LISTEN */
 } srv_config;
 
 /* Request routes, for metrics and logs. */
 typedef enum {
     R_POST_RECEIPTS, R_RECEIPT, R_RECEIPT_RAW, R_COMMIT, R_REPOS, R_REPO_COMMITS, R_SIGNER,
-    R_LEDGER, R_HEALTHZ, R_METRICS, R_PAGE, R_API_OTHER, R_TILES, R_COUNT
+    R_LEDGER, R_HEALTHZ, R_METRICS, R_PAGE, R_API_OTHER, R_TILES, R_LATEST, R_COUNT
 } srv_route;
 
 #define SRV_LAT_BUCKETS 12
@@ -84,6 +87,8 @@ struct srv {
     bool ckpt_dirty;
 
     struct ratelimit *rl;
+
+    struct gh_state *gh; /* github.c */
 
     /* group commit (commit.c) */
     pthread_t committer;

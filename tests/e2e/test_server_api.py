@@ -222,6 +222,16 @@ class ServerAPITest(unittest.TestCase):
         self.assertEqual(self.srv.request("GET", "/api/signers/-bad-")[0], 400)
         st, doc = self.srv.get_json("/api/signers/nobody")
         self.assertEqual((st, doc["receipts"]), (200, []))
+        # the latest receipts, newest received first, as the dashboard refreshes them
+        st, doc = self.srv.get_json("/api/receipts?limit=3")
+        self.assertEqual(st, 200)
+        self.assertEqual(len(doc["receipts"]), 3)
+        received = [r["received_at"] for r in doc["receipts"]]
+        self.assertEqual(received, sorted(received, reverse=True))
+        self.assertEqual(self.srv.request("GET", "/api/receipts?limit=0")[0], 400)
+        self.assertEqual(self.srv.request("GET", "/api/receipts?limit=x")[0], 400)
+        st, hdrs, _ = self.srv.request("PUT", "/api/receipts")
+        self.assertEqual(st, 405)
 
     def test_08_limits(self):
         # 415 before the size, 413, 411, 405
@@ -258,9 +268,9 @@ class ServerAPITest(unittest.TestCase):
         got = s.recv(4096)
         s.close()
         self.assertIn(b" 411 ", got.split(b"\r\n")[0])
-        st, h, body = self.srv.request("GET", "/api/receipts")
+        st, h, body = self.srv.request("PUT", "/api/receipts", body=b"{}")
         self.assertEqual(st, 405)
-        self.assertEqual(h["allow"], "POST")
+        self.assertEqual(h["allow"], "GET, HEAD, POST")
         st, h, body = self.srv.request("DELETE", "/api/commits/" + C1)
         self.assertEqual(st, 405)
         self.assertIn("GET", h["allow"])
