@@ -56,10 +56,12 @@ static int cache_get(srv *s, const char *login, char **body, size_t *len, bool *
     int error = GP_ENOTFOUND;
     *body = NULL;
     *len = 0;
-    store_lock(s->db);
-    sqlite3_stmt *st = store_stmt(s->db, "SELECT body, result, fetched_at FROM signer_keys WHERE login = ?");
+    /* this thread's reader: no wait for the group commit holding the writer through its fsync */
+    store *rd = store_reader(s->db);
+    store_lock(rd);
+    sqlite3_stmt *st = store_stmt(rd, "SELECT body, result, fetched_at FROM signer_keys WHERE login = ?");
     if (!st) {
-        store_unlock(s->db);
+        store_unlock(rd);
         return GP_ERROR;
     }
     sqlite3_bind_text(st, 1, login, -1, SQLITE_STATIC);
@@ -80,7 +82,7 @@ static int cache_get(srv *s, const char *login, char **body, size_t *len, bool *
         }
     }
     store_done(st);
-    store_unlock(s->db);
+    store_unlock(rd);
     return error;
 }
 
