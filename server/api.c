@@ -4,6 +4,7 @@
  * their commits (paged with an opaque cursor), signers, the latest receipts and the lookup box.
  */
 #include "srv.h"
+#include "attest.h"
 #include "respcache.h"
 
 #include <ctype.h>
@@ -478,6 +479,12 @@ void api_route(srv *s, srv_route route, const char *path, struct MHD_Connection 
     switch (route) {
     case R_RECEIPT: {
         const char *id = path + strlen("/api/receipts/");
+        size_t idl = strlen(id);
+        if (idl > 12 && idl < 200 && !strcmp(id + idl - 12, "/attestation")) {
+            snprintf(buf, sizeof(buf), "%.*s", (int)(idl - 12), id);
+            attest_route(s, buf, r);
+            return;
+        }
         error = srv_doc_receipt(s, id, &doc);
         answer(r, error, doc);
         return;

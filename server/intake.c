@@ -10,6 +10,7 @@
  * a 4xx; a response is sent only after the transaction that holds the receipt committed.
  */
 #include "srv.h"
+#include "github.h"
 #include "sig.h"
 
 #include <stdio.h>
@@ -45,7 +46,9 @@ verify_result verify_receipt(srv *s, const gp_receipt *r, char fp[64], char type
         snprintf(type, 48, "%s", gp_keytype_name(used->type));
         v = V_VERIFIED;
     } else {
-        v = V_BADSIG;
+        /* no key verifies; but with the GitHub signing keys unknown (API down, none cached) the
+         * signature is not known to be bad yet: pending, not rejected */
+        v = github_keys_unknown(s, r->sig_signer) ? V_PENDING : V_BADSIG;
     }
     gp_keylist_free(keys);
     return v;
@@ -179,6 +182,7 @@ static int apply_verified(srv *s, void *arg)
         if (error < 0) goto done;
     }
     error = ledger_append_locked(s, r->id, entry, entry_len, &j->index);
+    if (error == 0) github_commit_changed_locked(s, r);
 done:
     free(entry);
     return error;
@@ -211,9 +215,11 @@ static int apply_pending(srv *s, void *arg)
 {
     pending_job *j = arg;
     /* Not yet verified: it validates nothing until it is. */
-    return insert_receipt(s, j->r, j->raw, j->rawlen, "pending", NULL, NULL, NULL, false,
-                          "[\"the signature is not verified yet: the signer's keys could not be fetched\"]",
-                          j->next_ms);
+    int error = insert_receipt(s, j->r, j->raw, j->rawlen, "pending", NULL, NULL, NULL, false,
+                               "[\"the signature is not verified yet: the signer's keys could not be fetched\"]",
+                               j->next_ms);
+    if (error == 0) github_commit_changed_locked(s, j->r);
+    return error;
 }
 
 static int record_pending(srv *s, const gp_receipt *r, const char *raw, size_t rawlen)

@@ -16,6 +16,7 @@
  * request at most one timeout instead of one per receipt queued behind it.
  */
 #include "srv.h"
+#include "github.h"
 #include "keysource.h"
 
 #include <stdlib.h>
@@ -100,7 +101,9 @@ static int to_list(const char *body, size_t len, bool notfound, const char *logi
     return 0;
 }
 
-int keys_get(srv *s, const char *login, bool force_refresh, gp_keylist **out, bool *fresh)
+/* The .keys part of keys_get() (see the top of this file). */
+static int keys_get_dotkeys(srv *s, const char *login, bool force_refresh, gp_keylist **out,
+                            bool *fresh)
 {
     char *cbody = NULL, *fbody = NULL;
     size_t clen = 0, flen = 0;

@@ -7,6 +7,7 @@
  * after its transaction committed, so even SIGKILL loses nothing that was acknowledged.
  */
 #include "srv.h"
+#include "github.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -58,6 +59,9 @@ static const opt OPTS[] = {
     {"per-ip-limit", T_UINT, O(per_ip_limit), "N", "simultaneous connections per client address; default 1000"},
     {"conn-timeout", T_UINT, O(conn_timeout), "SECONDS", "idle connection timeout; default 15"},
     {"key-timeout-ms", T_LONG, O(key_timeout_ms), "MS", "whole key fetch timeout; default 4000"},
+    {"github-api-url", T_STR, O(github_api_url), "URL", "GitHub REST API (e.g. https://api.github.com): also read users' SSH signing keys, and post commit statuses with --github-token-file; default off"},
+    {"github-token-file", T_STR, O(github_token_file), "FILE", "GitHub token (mode 0600) for commit statuses and API calls; never logged"},
+    {"public-url", T_STR, O(public_url), "URL", "base URL of the audit pages in commit statuses and attestations; default http://LISTEN/"},
 };
 #define NOPTS (sizeof(OPTS) / sizeof(OPTS[0]))
 
@@ -227,6 +231,9 @@ static void config_free(srv_config *c)
     free(c->mirrors);
     free(c->web_dir);
     free(c->migrations_dir);
+    free(c->github_api_url);
+    free(c->github_token_file);
+    free(c->public_url);
 }
 
 static int fail(const char *what)
@@ -323,6 +330,10 @@ int main(int argc, char **argv)
         rc = fail("committer");
         goto out;
     }
+    if (github_start(&s) < 0) {
+        rc = fail("github");
+        goto out;
+    }
     if (worker_start(&s) < 0) {
         rc = fail("worker");
         goto out;
@@ -332,6 +343,7 @@ int main(int argc, char **argv)
         goto out;
     }
     started_http = true;
+    github_set_bound(&s, bound);
     printf("gpuproof-server ledger verifier key: %s\n", s.verifier);
     printf("gpuproof-server listening on http://%s/\n", bound);
     fflush(stdout);
@@ -343,6 +355,7 @@ int main(int argc, char **argv)
 out:
     if (started_http) http_stop(&s);
     worker_stop(&s);
+    github_stop(&s);
     committer_stop(&s);
     ledger_close(&s);
     store_close(s.db);

@@ -8,6 +8,7 @@
  * The row is never deleted, so a pending receipt survives restarts and is never lost.
  */
 #include "srv.h"
+#include "github.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -112,10 +113,12 @@ static void process(srv *s, due *d)
     case V_BADSIG:
         snprintf(msg, sizeof(msg), "no key that %s publishes verifies the signature", r->sig_signer);
         reject(s, d, msg);
+        github_rejected(s, r);
         break;
     case V_NOKEYS:
         snprintf(msg, sizeof(msg), "signer %s publishes no keys", r->sig_signer);
         reject(s, d, msg);
+        github_rejected(s, r);
         break;
     default:
         retry_later(s, d, "the key source is unreachable");
