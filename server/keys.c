@@ -157,3 +157,50 @@ done:
     free(fbody);
     return error;
 }
+
+/* Moves b's keys that a does not hold into a; frees b. */
+static int keylist_merge(gp_keylist *a, gp_keylist *b)
+{
+    gp_pubkey *keys = realloc(a->keys, (a->n + b->n) * sizeof(*keys));
+    if (!keys) {
+        gp_keylist_free(b);
+        return gp_error_setf(GP_ERROR, "out of memory");
+    }
+    a->keys = keys;
+    for (size_t i = 0; i < b->n; i++) {
+        bool dup = false;
+        for (size_t k = 0; k < a->n && !dup; k++) dup = gp_pubkey_equal(&a->keys[k], &b->keys[i]);
+        if (dup) gp_pubkey_clear(&b->keys[i]);
+        else a->keys[a->n++] = b->keys[i];
+    }
+    b->n = 0;
+    gp_keylist_free(b);
+    return 0;
+}
+
+/*
+ * The signer's keys: the .keys lines, plus (with --github-api-url) the keys the login registered
+ * for signing (github.c, cached the same way). A failure of the signing-keys API alone changes
+ * nothing: the .keys outcome stands (docs/decisions.md, "GitHub"); verify_receipt() asks
+ * github_keys_unknown() before calling a signature bad.
+ */
+int keys_get(srv *s, const char *login, bool force_refresh, gp_keylist **out, bool *fresh)
+{
+    int error = keys_get_dotkeys(s, login, force_refresh, out, fresh);
+    if (!github_enabled(s) || (error < 0 && error != GP_ENOTFOUND && error != GP_EUNAVAILABLE))
+        return error;
+    char *body = NULL;
+    size_t len = 0;
+    gp_keylist *signing = NULL;
+    int e2 = github_signing_keys(s, login, force_refresh, &body, &len);
+    if (e2 == 0 && body) e2 = gp_keylist_parse(&signing, body, len);
+    free(body);
+    if (e2 < 0 || !signing || signing->n == 0) {
+        gp_keylist_free(signing);
+        /* no .keys and the API cannot say: not "publishes no keys" yet */
+        return error == GP_ENOTFOUND && e2 == GP_EUNAVAILABLE ? GP_EUNAVAILABLE : error;
+    }
+    if (error == 0) return keylist_merge(*out, signing);
+    *out = signing; /* .keys: none published, or the source is down and nothing is cached */
+    return 0;
+}

@@ -9,6 +9,7 @@
  */
 #include "srv.h"
 #include "github.h"
+#include "github.h"
 
 #include <errno.h>
 #include <stdio.h>
