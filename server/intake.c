@@ -183,7 +183,6 @@ static int apply_verified(srv *s, void *arg)
     }
     error = ledger_append_locked(s, r->id, entry, entry_len, &j->index);
     if (error == 0) github_commit_changed_locked(s, r);
-    if (error == 0) github_commit_changed_locked(s, r);
 done:
     free(entry);
     return error;

@@ -62,9 +62,6 @@ static const opt OPTS[] = {
     {"github-api-url", T_STR, O(github_api_url), "URL", "GitHub REST API (e.g. https://api.github.com): also read users' SSH signing keys, and post commit statuses with --github-token-file; default off"},
     {"github-token-file", T_STR, O(github_token_file), "FILE", "GitHub token (mode 0600) for commit statuses and API calls; never logged"},
     {"public-url", T_STR, O(public_url), "URL", "base URL of the audit pages in commit statuses and attestations; default http://LISTEN/"},
-    {"github-api-url", T_STR, O(github_api_url), "URL", "GitHub REST API (e.g. https://api.github.com): also read users' SSH signing keys, and post commit statuses with --github-token-file; default off"},
-    {"github-token-file", T_STR, O(github_token_file), "FILE", "GitHub token (mode 0600) for commit statuses and API calls; never logged"},
-    {"public-url", T_STR, O(public_url), "URL", "base URL of the audit pages in commit statuses and attestations; default http://LISTEN/"},
 };
 #define NOPTS (sizeof(OPTS) / sizeof(OPTS[0]))
 
@@ -337,10 +334,6 @@ int main(int argc, char **argv)
         rc = fail("github");
         goto out;
     }
-    if (github_start(&s) < 0) {
-        rc = fail("github");
-        goto out;
-    }
     if (worker_start(&s) < 0) {
         rc = fail("worker");
         goto out;
@@ -350,7 +343,6 @@ int main(int argc, char **argv)
         goto out;
     }
     started_http = true;
-    github_set_bound(&s, bound);
     github_set_bound(&s, bound);
     printf("gpuproof-server ledger verifier key: %s\n", s.verifier);
     printf("gpuproof-server listening on http://%s/\n", bound);

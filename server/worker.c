@@ -9,7 +9,6 @@
  */
 #include "srv.h"
 #include "github.h"
-#include "github.h"
 
 #include <errno.h>
 #include <stdio.h>
