@@ -21,6 +21,8 @@ typedef struct commit_job {
     int result;
     bool done;
     struct commit_job *next;
+    void (*on_done)(void *ctx, int result); /* commit_submit(): called, then the job freed */
+    void *ctx;
 } commit_job;
 
 /* Runs one job alone in its own transaction (no committer). */
@@ -82,8 +84,24 @@ static void *committer_main(void *arg)
         atomic_fetch_add(&s->commit_jobs, (unsigned long)n);
 
         pthread_mutex_lock(&s->commit_mu);
-        for (commit_job *j = batch; j; j = j->next) j->done = true;
+        commit_job *async = NULL;
+        for (commit_job *j = batch, *next; j; j = next) {
+            next = j->next;
+            if (j->on_done) {
+                j->next = async;
+                async = j;
+            } else {
+                j->done = true; /* a waiter in commit_run() owns it from here */
+            }
+        }
         pthread_cond_broadcast(&s->commit_done_cv);
+        pthread_mutex_unlock(&s->commit_mu);
+        for (commit_job *j = async, *next; j; j = next) {
+            next = j->next;
+            j->on_done(j->ctx, j->result);
+            free(j);
+        }
+        pthread_mutex_lock(&s->commit_mu);
     }
     pthread_mutex_unlock(&s->commit_mu);
     return NULL;
@@ -91,7 +109,7 @@ static void *committer_main(void *arg)
 
 int commit_run(srv *s, commit_fn apply, void *arg)
 {
-    commit_job job = {apply, arg, 0, false, NULL};
+    commit_job job = {apply, arg, 0, false, NULL, NULL, NULL};
     if (!s->committer_started) return run_alone(s, apply, arg); /* set before requests start */
     pthread_mutex_lock(&s->commit_mu);
     if (!s->committer_started || s->commit_stopping) {
@@ -105,6 +123,29 @@ int commit_run(srv *s, commit_fn apply, void *arg)
     while (!job.done) pthread_cond_wait(&s->commit_done_cv, &s->commit_mu);
     pthread_mutex_unlock(&s->commit_mu);
     return job.result;
+}
+
+int commit_submit(srv *s, commit_fn apply, void *arg, void (*done)(void *ctx, int result), void *ctx)
+{
+    if (!s->committer_started) return GP_EUNAVAILABLE;
+    commit_job *job = calloc(1, sizeof(*job));
+    if (!job) return gp_error_setf(GP_ERROR, "out of memory");
+    job->apply = apply;
+    job->arg = arg;
+    job->on_done = done;
+    job->ctx = ctx;
+    pthread_mutex_lock(&s->commit_mu);
+    if (!s->committer_started || s->commit_stopping) {
+        pthread_mutex_unlock(&s->commit_mu);
+        free(job);
+        return GP_EUNAVAILABLE;
+    }
+    if (s->commit_tail) s->commit_tail->next = job;
+    else s->commit_head = job;
+    s->commit_tail = job;
+    pthread_cond_signal(&s->commit_cv);
+    pthread_mutex_unlock(&s->commit_mu);
+    return 0;
 }
 
 int committer_start(srv *s)

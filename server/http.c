@@ -178,7 +178,21 @@ typedef struct req {
     gp_buf body;
     bool body_expected, too_big, answered, counted;
     size_t discarded;
+    intake_wait *wait;          /* a POST suspended until its group commit is durable */
+    struct MHD_Connection *conn;
 } req;
+
+static void conn_suspend(void *ctx)
+{
+    req *q = ctx;
+    MHD_suspend_connection(q->conn);
+}
+
+static void conn_resume(void *ctx)
+{
+    req *q = ctx;
+    MHD_resume_connection(q->conn);
+}
 
 static const char CSP[] = "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; "
                           "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
@@ -444,7 +458,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return send_resp(c, q, &r);
     }
     gp_buf_init(&r.body, 0);
-    intake_post(s, q->body.ptr ? q->body.ptr : "", q->body.len, &r);
+    if (q->wait) {
+        /* resumed: the group commit holding this receipt is over */
+        intake_finish(s, q->wait, &r);
+        q->wait = NULL;
+    } else {
+        q->conn = c;
+        intake_post_async(s, q->body.ptr ? q->body.ptr : "", q->body.len, &r, conn_suspend, conn_resume, q,
+                          &q->wait);
+        if (q->wait) {
+            gp_buf_free(&r.body);
+            return MHD_YES; /* suspended; answered when resumed */
+        }
+    }
     enum MHD_Result ret = send_resp(c, q, &r);
     gp_buf_free(&r.body);
     return ret;
@@ -607,7 +633,7 @@ int http_start(srv *s, char *bound, size_t boundlen)
         return gp_error_setf(GP_ERROR, "out of memory");
     }
     pthread_mutex_init(&s->rl->mu, NULL);
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ITC;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME;
     if (family == AF_INET6) flags |= MHD_USE_IPv6;
     s->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, s,

@@ -258,7 +258,93 @@ static bool stored(srv *s, const char *id)
     return found;
 }
 
+struct intake_wait {
+    srv *s;
+    gp_receipt *r;
+    char *reasons;
+    char fp[64], type[48];
+    verified_job j;
+    int result;
+    void (*resume)(void *ctx);
+    void *ctx;
+};
+
+static void wait_free(intake_wait *w)
+{
+    if (!w) return;
+    gp_receipt_free(w->r);
+    free(w->reasons);
+    free(w);
+}
+
+/* On the committer thread, after the transaction holding the receipt is durable (or failed). */
+static void verified_done(void *ctx, int result)
+{
+    intake_wait *w = ctx;
+    w->result = result;
+    if (result == 0) ledger_appended(w->s);
+    w->resume(w->ctx);
+}
+
+/* Queues the verified receipt *rp (taken on success) for the group commit without waiting. */
+static int verified_async(srv *s, gp_receipt **rp, const char *raw, size_t rawlen, const char *fp,
+                          const char *type, void (*suspend)(void *), void (*resume)(void *), void *ctx,
+                          intake_wait **later)
+{
+    if (!s->committer_started) return GP_EUNAVAILABLE;
+    intake_wait *w = calloc(1, sizeof(*w));
+    if (!w) return gp_error_setf(GP_ERROR, "out of memory");
+    w->s = s;
+    w->r = *rp;
+    w->resume = resume;
+    w->ctx = ctx;
+    snprintf(w->fp, sizeof(w->fp), "%s", fp);
+    snprintf(w->type, sizeof(w->type), "%s", type);
+    if (!(w->reasons = evaluate(s, w->r, &w->j.validates))) {
+        w->r = NULL;
+        wait_free(w);
+        return gp_error_setf(GP_ERROR, "out of memory");
+    }
+    w->j.r = w->r;
+    w->j.raw = raw;
+    w->j.rawlen = rawlen;
+    w->j.fp = w->fp;
+    w->j.type = w->type;
+    w->j.reasons = w->reasons;
+    w->j.index = -1;
+    *rp = NULL;
+    *later = w;
+    suspend(ctx); /* before the job can complete */
+    if (commit_submit(s, apply_verified, &w->j, verified_done, w) < 0)
+        verified_done(w, commit_run(s, apply_verified, &w->j)); /* the committer is stopping */
+    return 0;
+}
+
+void intake_finish(srv *s, intake_wait *w, srv_resp *resp)
+{
+    if (w->result == 0) answer_summary(s, w->r->id, 201, resp);
+    else if (w->result == GP_EEXISTS) answer_summary(s, w->r->id, 200, resp);
+    else resp_error(resp, w->result);
+    wait_free(w);
+}
+
+static void intake(srv *s, const char *body, size_t len, srv_resp *resp, void (*suspend)(void *),
+                   void (*resume)(void *), void *ctx, intake_wait **later);
+
 void intake_post(srv *s, const char *body, size_t len, srv_resp *resp)
+{
+    intake(s, body, len, resp, NULL, NULL, NULL, NULL);
+}
+
+void intake_post_async(srv *s, const char *body, size_t len, srv_resp *resp, void (*suspend)(void *ctx),
+                       void (*resume)(void *ctx), void *ctx, intake_wait **later)
+{
+    *later = NULL;
+    intake(s, body, len, resp, suspend, resume, ctx, later);
+}
+
+static void intake(srv *s, const char *body, size_t len, srv_resp *resp, void (*suspend)(void *),
+                   void (*resume)(void *), void *ctx, intake_wait **later)
 {
     gp_receipt *r = NULL;
     char repobuf[256], why[512], fp[64], type[48], msg[512];
@@ -286,6 +372,7 @@ void intake_post(srv *s, const char *body, size_t len, srv_resp *resp)
     int64_t index = -1;
     switch (verify_receipt(s, r, fp, type)) {
     case V_VERIFIED:
+        if (later && verified_async(s, &r, body, len, fp, type, suspend, resume, ctx, later) == 0) break;
         error = record_verified(s, r, body, len, fp, type, false, &index);
         if (error == 0) answer_summary(s, r->id, 201, resp);
         else if (error == GP_EEXISTS) answer_summary(s, r->id, 200, resp);

@@ -121,6 +121,15 @@ void resp_error(srv_resp *r, int error);
 
 /* intake.c */
 void intake_post(srv *s, const char *body, size_t len, srv_resp *r);
+/* The same, without holding the calling thread through the group commit: when the receipt verified
+ * and must be stored, suspend(ctx) is called, the write is queued, *later is set and nothing is
+ * put in r; resume(ctx) is called (from the committer thread) once the transaction holding it is
+ * durable or failed, and intake_finish() then fills r and frees *later. Otherwise (any other
+ * outcome, or no committer running) it answers in r like intake_post() and *later stays NULL. */
+typedef struct intake_wait intake_wait;
+void intake_post_async(srv *s, const char *body, size_t len, srv_resp *r, void (*suspend)(void *ctx),
+                       void (*resume)(void *ctx), void *ctx, intake_wait **later);
+void intake_finish(srv *s, intake_wait *w, srv_resp *r);
 
 /* keys.c: the signer's keys, cached with a TTL. 0, GP_ENOTFOUND (publishes none),
  * GP_EUNAVAILABLE (source down and nothing cached). *fresh tells whether asking the source
@@ -144,6 +153,10 @@ int record_verified(srv *s, const gp_receipt *r, const char *raw, size_t rawlen,
  * in its own transaction on the caller's thread. */
 typedef int (*commit_fn)(srv *s, void *arg);
 int commit_run(srv *s, commit_fn apply, void *arg);
+/* Queues apply without waiting: done(ctx, result) is called on the committer thread after the
+ * transaction committed (or failed); apply and arg must live until then. GP_EUNAVAILABLE (nothing
+ * queued) when no committer is running: use commit_run(). */
+int commit_submit(srv *s, commit_fn apply, void *arg, void (*done)(void *ctx, int result), void *ctx);
 int committer_start(srv *s);
 void committer_stop(srv *s);
 
