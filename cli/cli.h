@@ -21,6 +21,7 @@ int cmd_check(int argc, char **argv);
 int cmd_gpu_info(int argc, char **argv);
 int cmd_fingerprint(int argc, char **argv);
 int cmd_ledger(int argc, char **argv);
+int cmd_verify_attestation(int argc, char **argv);
 
 /* Prints "gpuproof-cli: <msg>" to stderr (printf-style). */
 void cli_errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

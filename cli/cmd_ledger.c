@@ -688,3 +688,23 @@ int cli_ledger_check_inclusion(const char *server, const char *receipt_id, long 
     ledger_free(&l);
     return rc;
 }
+
+int cli_ledger_pinned_key(const char *server, const char *state_path, const char *key_flag,
+                          char **vkey, const char **source, char *msg, size_t msglen)
+{
+    ledger l;
+    int rc;
+    memset(&l, 0, sizeof(l));
+    if (!msg || msglen == 0) return CLI_ERROR;
+    msg[0] = '\0';
+    if (!server) return say(msg, msglen, CLI_ERROR, "ledger key: no server");
+    rc = ledger_open(&l, server, state_path, key_flag, msg, msglen);
+    /* a key trusted on first use is remembered only with a checkpoint it verified */
+    if (rc == CLI_OK && !strcmp(l.key_source, "first use")) rc = sync_checkpoint(&l, msg, msglen);
+    if (rc == CLI_OK) {
+        *source = l.key_source;
+        if (!(*vkey = strdup(l.vkey))) rc = say(msg, msglen, CLI_ERROR, "out of memory");
+    }
+    ledger_free(&l);
+    return rc;
+}

@@ -31,4 +31,15 @@
 int cli_ledger_check_inclusion(const char *server, const char *receipt_id, long index,
                                const char *entry_json_canonical, char *msg, size_t msglen);
 
+/*
+ * The ledger verifier key to trust for `server`, as `ledger verify` pins it: key_flag when given,
+ * else the key remembered for the server in the state file (state_path NULL = the default one),
+ * else the server's /api/ledger/key trusted on first use (warned), which is then remembered
+ * together with a checkpoint it verified. *vkey (caller frees) is the verifier key string,
+ * *source one of "--key", "state file", "first use" (static). Returns 0, or 1 / 2 with msg set
+ * as cli_ledger_check_inclusion does.
+ */
+int cli_ledger_pinned_key(const char *server, const char *state_path, const char *key_flag,
+                          char **vkey, const char **source, char *msg, size_t msglen);
+
 #endif

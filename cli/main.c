@@ -22,6 +22,7 @@ static const command commands[] = {
     {"gpu-info", cmd_gpu_info, "print the GPU devices this machine has"},
     {"fingerprint", cmd_fingerprint, "print the code fingerprint of a repository"},
     {"ledger", cmd_ledger, "verify the server's ledger checkpoints (ledger verify)"},
+    {"verify-attestation", cmd_verify_attestation, "verify a receipt's in-toto attestation (DSSE, ledger key)"},
 };
 
 static void usage(FILE *f)
