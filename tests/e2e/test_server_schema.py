@@ -142,7 +142,7 @@ class SchemaTest(unittest.TestCase):
         c1 = self.vec.manifest["commits"][0]
         # one request per route the server answers
         requests = [
-            ("post", "/api/receipts"), ("get", "/api/receipts?limit=5"), ("get", "/api/receipts/" + rid), ("get", "/api/receipts/%s/raw" % rid),
+            ("post", "/api/receipts"), ("get", "/api/receipts?limit=5"), ("get", "/api/receipts/" + rid), ("get", "/api/receipts/%s/raw" % rid), ("get", "/api/receipts/%s/attestation" % rid),
             ("get", "/api/commits/" + c1), ("get", "/api/repos"), ("get", "/api/repos/alice/gpukernels/commits"),
             ("get", "/api/signers/alice"), ("get", "/api/ledger/checkpoint"), ("get", "/api/ledger/key"),
             ("get", "/api/ledger/entries/0"), ("get", "/api/ledger/proof/inclusion?index=0&tree_size=1"),
