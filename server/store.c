@@ -116,7 +116,10 @@ static int open_conn(store **out, const char *path, int flags)
     int error = (flags & SQLITE_OPEN_READONLY)
                     ? store_exec(s, "PRAGMA query_only=ON; PRAGMA temp_store=MEMORY")
                     : store_exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
-                                    "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY");
+                                    "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY; "
+                                    /* the writer's page cache holds the interior pages of the
+                                     * tables and indexes it inserts into at a million receipts */
+                                    "PRAGMA cache_size=-32768");
     if (error == 0 && !(s->path = strdup(path))) error = gp_error_setf(GP_ERROR, "out of memory");
     if (error < 0) {
         store_close(s);
