@@ -19,6 +19,8 @@ tests, switched at start (--mode) or at run time with GET /__control/mode/<mode>
     hang      accept the request and never answer (until the mode changes, at most --hang-seconds)
     drip      200 with key-list headers, then one byte a second (a body that never ends in time)
 
+--fail-prefix P answers 500 for every login that starts with P whatever the mode (a source that
+fails for some users); GET /__control/failprefix/<P> changes it, /__control/failprefix/ clears it.
 GET /__control/stats returns {"mode": ..., "requests": {login: count}} as JSON; the control
 endpoints always answer, whatever the mode. SIGUSR1 switches to "down", SIGUSR2 back to "ok".
 """
@@ -44,6 +46,7 @@ class State:
         self.slow = args.slow_seconds
         self.huge = args.huge_bytes
         self.hang = args.hang_seconds
+        self.fail_prefix = args.fail_prefix
         self.requests = {}
         self.lock = threading.Lock()
 
@@ -73,6 +76,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if rest.startswith("mode/") and rest[5:] in MODES:
                 st.mode = rest[5:]
                 return self.send(200, (st.mode + "\n").encode())
+            if rest.startswith("failprefix/"):
+                st.fail_prefix = rest[len("failprefix/"):]
+                return self.send(200, (st.fail_prefix + "\n").encode())
             if rest == "stats":
                 with st.lock:
                     doc = {"mode": st.mode, "requests": dict(st.requests)}
@@ -83,6 +89,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         with st.lock:
             st.requests[login or path] = st.requests.get(login or path, 0) + 1
         mode = st.mode
+        if st.fail_prefix and login and login.startswith(st.fail_prefix):
+            return self.send(500, b"internal error for this user\n")
         if mode == "down":
             self.close_connection = True
             try:
@@ -166,6 +174,7 @@ def main():
     ap.add_argument("--slow-seconds", type=float, default=30.0)
     ap.add_argument("--huge-bytes", type=int, default=8 << 20)
     ap.add_argument("--hang-seconds", type=float, default=120.0)
+    ap.add_argument("--fail-prefix", default="")
     args = ap.parse_args()
     srv = Server((args.host, args.port), Handler)
     srv.state = State(args)
