@@ -29,25 +29,29 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: gpuproof-cli verify-attestation [--server URL] (--receipt-id ID | --envelope FILE)\n"
-            "                                       [--key VKEY] [--state FILE] [--require-passed]\n"
-            "                                       [--json]\n"
-            "\n"
-            "Verifies the in-toto attestation (DSSE envelope) the server signs with its ledger key for\n"
-            "a verified receipt, and prints the test result it states.\n"
-            "\n"
-            "  --server URL       the gpuproof server (else GPUPROOF_SERVER, git config gpuproof.server)\n"
-            "  --receipt-id ID    fetch GET /api/receipts/ID/attestation; the statement must name ID\n"
-            "  --envelope FILE    verify a saved envelope instead of fetching one\n"
-            "  --key VKEY         the ledger verifier key NAME+KEYID+BASE64 (else pinned as\n"
-            "                     'gpuproof-cli ledger verify' pins it)\n"
-            "  --state FILE       the ledger state file where keys are remembered\n"
-            "  --require-passed   exit 1 unless the result is PASSED\n"
-            "  --json             print one JSON object: ok, result, subject, predicate, key\n"
-            "\n"
-            "exit status: 0 the signature verifies (and, with --require-passed, PASSED), 1 it does\n"
-            "not or the statement is not a gpuproof test result, 2 usage, input or network error\n");
+    fprintf(
+        f,
+        "usage: gpuproof-cli verify-attestation [--server URL] (--receipt-id ID | --envelope "
+        "FILE)\n"
+        "                                       [--key VKEY] [--state FILE] [--require-passed]\n"
+        "                                       [--json]\n"
+        "\n"
+        "Verifies the in-toto attestation (DSSE envelope) the server signs with its ledger key "
+        "for\n"
+        "a verified receipt, and prints the test result it states.\n"
+        "\n"
+        "  --server URL       the gpuproof server (else GPUPROOF_SERVER, git config "
+        "gpuproof.server)\n"
+        "  --receipt-id ID    fetch GET /api/receipts/ID/attestation; the statement must name ID\n"
+        "  --envelope FILE    verify a saved envelope instead of fetching one\n"
+        "  --key VKEY         the ledger verifier key NAME+KEYID+BASE64 (else pinned as\n"
+        "                     'gpuproof-cli ledger verify' pins it)\n"
+        "  --state FILE       the ledger state file where keys are remembered\n"
+        "  --require-passed   exit 1 unless the result is PASSED\n"
+        "  --json             print one JSON object: ok, result, subject, predicate, key\n"
+        "\n"
+        "exit status: 0 the signature verifies (and, with --require-passed, PASSED), 1 it does\n"
+        "not or the statement is not a gpuproof test result, 2 usage, input or network error\n");
 }
 
 /* Checks the statement's shape; returns the predicate (borrowed) or NULL with why set. */
@@ -57,7 +61,8 @@ static json_t *check_statement(json_t *st, const char *receipt_id, char *why, si
     const char *type = json_string_value(json_object_get(st, "_type"));
     const char *ptype = json_string_value(json_object_get(st, "predicateType"));
     json_t *s0 = json_array_get(subject, 0);
-    const char *commit = json_string_value(json_object_get(json_object_get(s0, "digest"), "gitCommit"));
+    const char *commit =
+        json_string_value(json_object_get(json_object_get(s0, "digest"), "gitCommit"));
     const char *result = json_string_value(json_object_get(pred, "result"));
     if (!type || strcmp(type, STATEMENT_TYPE) != 0) {
         snprintf(why, whylen, "the payload is not an in-toto Statement v1");
@@ -72,7 +77,8 @@ static json_t *check_statement(json_t *st, const char *receipt_id, char *why, si
         snprintf(why, whylen, "the statement's subject names no git commit");
         return NULL;
     }
-    if (!result || (strcmp(result, "PASSED") && strcmp(result, "WARNED") && strcmp(result, "FAILED"))) {
+    if (!result ||
+        (strcmp(result, "PASSED") && strcmp(result, "WARNED") && strcmp(result, "FAILED"))) {
         snprintf(why, whylen, "the predicate's result is not PASSED, WARNED or FAILED");
         return NULL;
     }
@@ -120,7 +126,8 @@ int cmd_verify_attestation(int argc, char **argv)
         static const struct {
             const char *name;
             int which;
-        } flags[] = {{"--server", 0}, {"--receipt-id", 1}, {"--envelope", 2}, {"--key", 3}, {"--state", 4}};
+        } flags[] = {
+            {"--server", 0}, {"--receipt-id", 1}, {"--envelope", 2}, {"--key", 3}, {"--state", 4}};
         const char *eq = strchr(a, '=');
         size_t nlen = eq ? (size_t)(eq - a) : strlen(a);
         const char **slots[] = {&server_flag, &receipt, &file, &key, &state};
@@ -153,8 +160,8 @@ int cmd_verify_attestation(int argc, char **argv)
     if (!(file && key) && !(server = cli_server(server_flag, json_out))) return CLI_ERROR;
     if (key) {
         if (!(vkey = strdup(key))) goto oom;
-    } else if ((rc = cli_ledger_pinned_key(server, state, NULL, &vkey, &source, msg, sizeof(msg))) !=
-               CLI_OK) {
+    } else if ((rc = cli_ledger_pinned_key(server, state, NULL, &vkey, &source, msg,
+                                           sizeof(msg))) != CLI_OK) {
         rc = cli_fail(json_out, "%s", msg);
         goto done;
     }
@@ -168,8 +175,12 @@ int cmd_verify_attestation(int argc, char **argv)
         char path[128];
         snprintf(path, sizeof(path), "/api/receipts/%s/attestation", receipt);
         if (!(url = cli_url_join(server, path))) goto oom;
-        cli_http_request req = {.method = "GET", .url = url, .max_response = ENVELOPE_MAX,
-                                .max_tries = 3, .max_total_ms = 10000, .timeout_ms = 15000};
+        cli_http_request req = {.method = "GET",
+                                .url = url,
+                                .max_response = ENVELOPE_MAX,
+                                .max_tries = 3,
+                                .max_total_ms = 10000,
+                                .timeout_ms = 15000};
         if (cli_http_retry(&res, &req) < 0) {
             rc = cli_fail(json_out, "cannot reach the server: %s", gp_error_last());
             goto done;
@@ -207,15 +218,16 @@ int cmd_verify_attestation(int argc, char **argv)
         goto notso;
     }
     const char *result = json_string_value(json_object_get(pred, "result"));
-    const char *subject = json_string_value(json_object_get(json_array_get(json_object_get(st, "subject"), 0), "name"));
+    const char *subject = json_string_value(
+        json_object_get(json_array_get(json_object_get(st, "subject"), 0), "name"));
     size_t np = json_array_size(json_object_get(pred, "passedTests"));
     size_t nw = json_array_size(json_object_get(pred, "warnedTests"));
     size_t nf = json_array_size(json_object_get(pred, "failedTests"));
     rc = require_passed && strcmp(result, "PASSED") != 0 ? CLI_NOTSO : CLI_OK;
     if (json_out) {
-        json_t *o = json_pack("{s:b, s:s, s:s, s:O, s:s, s:s}", "ok", rc == CLI_OK, "result", result,
-                              "subject", subject ? subject : "", "predicate", pred, "key", vkey,
-                              "key_source", source);
+        json_t *o = json_pack("{s:b, s:s, s:s, s:O, s:s, s:s}", "ok", rc == CLI_OK, "result",
+                              result, "subject", subject ? subject : "", "predicate", pred, "key",
+                              vkey, "key_source", source);
         cli_print_json(o);
         json_decref(o);
     } else {

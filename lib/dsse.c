@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-int gp_dsse_pae(unsigned char **out, size_t *outlen, const char *type,
-                const unsigned char *payload, size_t len)
+int gp_dsse_pae(unsigned char **out, size_t *outlen, const char *type, const unsigned char *payload,
+                size_t len)
 {
     gp_buf b = GP_BUF_INIT(0);
     size_t tlen = strlen(type);
@@ -40,10 +40,9 @@ static char *b64(const unsigned char *in, size_t len)
 /* Standard or URL-safe base64, padded or not. Caller frees *out (NUL-terminated). */
 static int unb64(unsigned char **out, size_t *outlen, const char *in, size_t inlen)
 {
-    static const int variants[] = {sodium_base64_VARIANT_ORIGINAL,
-                                   sodium_base64_VARIANT_ORIGINAL_NO_PADDING,
-                                   sodium_base64_VARIANT_URLSAFE,
-                                   sodium_base64_VARIANT_URLSAFE_NO_PADDING};
+    static const int variants[] = {
+        sodium_base64_VARIANT_ORIGINAL, sodium_base64_VARIANT_ORIGINAL_NO_PADDING,
+        sodium_base64_VARIANT_URLSAFE, sodium_base64_VARIANT_URLSAFE_NO_PADDING};
     unsigned char *buf = malloc(inlen / 4 * 3 + 4);
     if (!buf) return gp_error_setf(GP_ERROR, "out of memory");
     for (size_t i = 0; i < sizeof(variants) / sizeof(variants[0]); i++) {
@@ -79,8 +78,8 @@ int gp_dsse_sign(char **out, const char *type, const unsigned char *payload, siz
     sig64 = b64(sig, sizeof(sig));
     s = keyid ? json_pack("{s:s, s:s}", "keyid", keyid, "sig", sig64 ? sig64 : "")
               : json_pack("{s:s}", "sig", sig64 ? sig64 : "");
-    env = json_pack("{s:s, s:s, s:[O]}", "payload", payload64 ? payload64 : "", "payloadType",
-                    type, "signatures", s);
+    env = json_pack("{s:s, s:s, s:[O]}", "payload", payload64 ? payload64 : "", "payloadType", type,
+                    "signatures", s);
     if (!payload64 || !sig64 || !env ||
         !(*out = json_dumps(env, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII))) {
         error = gp_error_setf(GP_ERROR, "out of memory");
@@ -126,7 +125,8 @@ int gp_dsse_verify(unsigned char **payload, size_t *plen, char **type, const cha
     }
     if ((error = gp_dsse_pae(&pae, &pae_len, t, body, body_len)) < 0) goto done;
     error = gp_error_setf(GP_EBADSIG, "no signature of the DSSE envelope verifies with the key");
-    json_array_foreach(sigs, i, item) {
+    json_array_foreach(sigs, i, item)
+    {
         json_t *sv = json_object_get(item, "sig"), *kv = json_object_get(item, "keyid");
         unsigned char *sig = NULL;
         size_t sig_len = 0;
@@ -136,8 +136,8 @@ int gp_dsse_verify(unsigned char **payload, size_t *plen, char **type, const cha
         }
         if (keyid && kv && strcmp(json_string_value(kv), keyid) != 0) continue;
         if (unb64(&sig, &sig_len, json_string_value(sv), json_string_length(sv)) < 0) continue;
-        bool ok = sig_len == crypto_sign_BYTES &&
-                  crypto_sign_verify_detached(sig, pae, pae_len, pk) == 0;
+        bool ok =
+            sig_len == crypto_sign_BYTES && crypto_sign_verify_detached(sig, pae, pae_len, pk) == 0;
         free(sig);
         if (ok) {
             error = 0;

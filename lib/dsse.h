@@ -20,8 +20,8 @@
 
 /* PAE bytes of (type, payload). type is a NUL-terminated string. *out (caller frees) holds
  * *outlen bytes plus a NUL that is not counted. 0 or GP_ERROR (out of memory). */
-int gp_dsse_pae(unsigned char **out, size_t *outlen, const char *type,
-                const unsigned char *payload, size_t len);
+int gp_dsse_pae(unsigned char **out, size_t *outlen, const char *type, const unsigned char *payload,
+                size_t len);
 
 /* Signs PAE(type, payload) with the 64-byte libsodium Ed25519 secret key sk and writes the
  * envelope as compact JSON with sorted keys into *out (NUL-terminated; caller frees). keyid may

@@ -105,9 +105,12 @@ static json_t *statement(srv *s, const char *id, const row *w, const gp_receipt 
     bool ok = passed && warned && failed;
 
     github_public_url(s, base, sizeof(base));
-    if (w->repo) snprintf(name, sizeof(name), "git+https://github.com/%s@%s", w->repo, w->sha);
-    else if (r->remote_url) snprintf(name, sizeof(name), "git+%.2000s@%s", r->remote_url, w->sha);
-    else snprintf(name, sizeof(name), "%s", w->sha);
+    if (w->repo)
+        snprintf(name, sizeof(name), "git+https://github.com/%s@%s", w->repo, w->sha);
+    else if (r->remote_url)
+        snprintf(name, sizeof(name), "git+%.2000s@%s", r->remote_url, w->sha);
+    else
+        snprintf(name, sizeof(name), "%s", w->sha);
     snprintf(uri, sizeof(uri), "%s/api/receipts/%s/raw", base, id);
     snprintf(url, sizeof(url), "%s/commits/%s", base, w->sha);
     gp_sha256_hex(digest, w->raw, w->rawlen);
@@ -135,9 +138,9 @@ static json_t *statement(srv *s, const char *id, const row *w, const gp_receipt 
         "gpu-proof.json", "uri", uri, "digest", "sha256", digest, "annotations", "receipt_id", id,
         "signer", w->signer, "key_fingerprint", str_or_null(w->fp), "verified_at",
         str_or_null(w->verified_at), "ledger_index",
-        w->has_index ? json_integer((json_int_t)w->index) : json_null(), "validates",
-        w->validates, "reasons", reasons, "url", url, "passedTests", passed, "warnedTests", warned,
-        "failedTests", failed);
+        w->has_index ? json_integer((json_int_t)w->index) : json_null(), "validates", w->validates,
+        "reasons", reasons, "url", url, "passedTests", passed, "warnedTests", warned, "failedTests",
+        failed);
     if (!doc) gp_error_setf(GP_ERROR, "building the attestation failed");
     return doc;
 }
@@ -160,9 +163,8 @@ int srv_attestation(srv *s, const char *id, char **out)
         goto done;
     }
     if (strcmp(w.status, "verified") != 0) {
-        error = gp_error_setf(GP_ENOTFOUND,
-                              "receipt %s is %s: only verified receipts are attested", lid,
-                              w.status);
+        error = gp_error_setf(GP_ENOTFOUND, "receipt %s is %s: only verified receipts are attested",
+                              lid, w.status);
         goto done;
     }
     if ((error = gp_receipt_parse(&r, w.raw, w.rawlen, GP_RECEIPT_REQUIRE_COMMIT)) < 0) goto done;
@@ -174,8 +176,8 @@ int srv_attestation(srv *s, const char *id, char **out)
         error = gp_error_setf(GP_ERROR, "out of memory");
         goto done;
     }
-    error = gp_dsse_sign(out, GP_DSSE_INTOTO_TYPE, (const unsigned char *)payload,
-                         strlen(payload), s->verifier, s->ledger.sk);
+    error = gp_dsse_sign(out, GP_DSSE_INTOTO_TYPE, (const unsigned char *)payload, strlen(payload),
+                         s->verifier, s->ledger.sk);
 done:
     free(payload);
     json_decref(doc);

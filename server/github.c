@@ -35,9 +35,12 @@
 #define MIN_REFRESH_S 5
 #define POST_TIMEOUT_MS 10000
 #define IDLE_WAIT_MS 5000
+#define BREAKER_MS 5000
+
+static atomic_llong signing_breaker_until_ms;
 
 struct gh_state {
-    char *token; /* sodium_malloc'ed, NUL-terminated; NULL without --github-token-file */
+    char *token;   /* sodium_malloc'ed, NUL-terminated; NULL without --github-token-file */
     bool statuses; /* API URL and token: commit statuses are posted */
     pthread_t thread;
     bool started, stopping;
@@ -47,7 +50,8 @@ struct gh_state {
 };
 
 /* One log line {"level","msg"} with msg JSON-escaped. */
-static void logf_json(const char *level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void logf_json(const char *level, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 static void logf_json(const char *level, const char *fmt, ...)
 {
     char msg[1024];
@@ -121,15 +125,17 @@ static void signing_cache_put(srv *s, const char *login, const char *body, size_
                               const char *result)
 {
     store_lock(s->db);
-    sqlite3_stmt *st = store_stmt(s->db,
-                                  "INSERT INTO signer_signing_keys (login, body, result, fetched_at) "
-                                  "VALUES (?, ?, ?, ?) ON CONFLICT (login) DO UPDATE SET "
-                                  "body = excluded.body, result = excluded.result, "
-                                  "fetched_at = excluded.fetched_at");
+    sqlite3_stmt *st =
+        store_stmt(s->db, "INSERT INTO signer_signing_keys (login, body, result, fetched_at) "
+                          "VALUES (?, ?, ?, ?) ON CONFLICT (login) DO UPDATE SET "
+                          "body = excluded.body, result = excluded.result, "
+                          "fetched_at = excluded.fetched_at");
     if (st) {
         sqlite3_bind_text(st, 1, login, -1, SQLITE_STATIC);
-        if (body) sqlite3_bind_blob(st, 2, body, (int)len, SQLITE_STATIC);
-        else sqlite3_bind_null(st, 2);
+        if (body)
+            sqlite3_bind_blob(st, 2, body, (int)len, SQLITE_STATIC);
+        else
+            sqlite3_bind_null(st, 2);
         sqlite3_bind_text(st, 3, result, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 4, (sqlite3_int64)time(NULL));
         if (sqlite3_step(st) != SQLITE_DONE) store_fail(s->db, "caching signing keys");
@@ -190,8 +196,18 @@ int github_signing_keys(srv *s, const char *login, bool force, char **body, size
         return 0;
     }
     gp_keysource src = {NULL, s->cfg.key_timeout_ms / 2, s->cfg.key_timeout_ms, 256 * 1024};
-    error = gp_signing_keys_fetch(&fbody, &flen, &src, s->cfg.github_api_url, login,
-                                  s->gh ? s->gh->token : NULL);
+    int64_t t0 = mono_ms();
+    if (t0 < atomic_load(&signing_breaker_until_ms)) {
+        error = gp_error_setf(GP_EUNAVAILABLE,
+                              "signing keys of %s: the GitHub API timed out moments ago", login);
+    } else {
+        error = gp_signing_keys_fetch(&fbody, &flen, &src, s->cfg.github_api_url, login,
+                                      s->gh ? s->gh->token : NULL);
+        int64_t took = mono_ms() - t0;
+        /* as keys.c: a slow failure holds an HTTP thread; do not ask again for a while */
+        if (error == GP_EUNAVAILABLE && took >= 1000 && took >= s->cfg.key_timeout_ms / 2)
+            atomic_store(&signing_breaker_until_ms, (long long)(mono_ms() + BREAKER_MS));
+    }
     if (error == 0) {
         atomic_fetch_add(&s->metrics.key_fetch[KF_OK], 1);
         signing_cache_put(s, login, fbody, flen, "ok");
@@ -233,9 +249,10 @@ static void cut(char *s, size_t max)
 static int commit_state(srv *s, const char *repo, const char *sha, const char **state, char *desc,
                         size_t desclen)
 {
-    sqlite3_stmt *st = store_stmt(s->db, "SELECT status, validates, signer, failed, skipped, reasons "
-                                         "FROM receipts WHERE repo = ? AND commit_sha = ? "
-                                         "ORDER BY seq DESC LIMIT 500");
+    sqlite3_stmt *st =
+        store_stmt(s->db, "SELECT status, validates, signer, failed, skipped, reasons "
+                          "FROM receipts WHERE repo = ? AND commit_sha = ? "
+                          "ORDER BY seq DESC LIMIT 500");
     if (!st) return GP_ERROR;
     sqlite3_bind_text(st, 1, repo, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, sha, -1, SQLITE_STATIC);
@@ -372,8 +389,9 @@ bool github_keys_unknown(srv *s, const char *login)
     if (!github_enabled(s)) return false;
     bool known = false;
     store_lock(s->db);
-    sqlite3_stmt *st = store_stmt(s->db, "SELECT (SELECT count(*) FROM signer_keys WHERE login = ?) + "
-                                         "(SELECT count(*) FROM signer_signing_keys WHERE login = ?)");
+    sqlite3_stmt *st =
+        store_stmt(s->db, "SELECT (SELECT count(*) FROM signer_keys WHERE login = ?) + "
+                          "(SELECT count(*) FROM signer_signing_keys WHERE login = ?)");
     if (st) {
         sqlite3_bind_text(st, 1, login, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, login, -1, SQLITE_STATIC);
@@ -467,9 +485,10 @@ static int take(srv *s, job *j, int64_t *next)
     int found = 0;
     *next = -1;
     store_lock(s->db);
-    sqlite3_stmt *st = store_stmt(s->db, "SELECT repo, sha, state, description, target_url, version, "
-                                         "attempts, next_attempt_ms FROM github_statuses "
-                                         "WHERE delivery = 'queued' ORDER BY next_attempt_ms LIMIT 1");
+    sqlite3_stmt *st =
+        store_stmt(s->db, "SELECT repo, sha, state, description, target_url, version, "
+                          "attempts, next_attempt_ms FROM github_statuses "
+                          "WHERE delivery = 'queued' ORDER BY next_attempt_ms LIMIT 1");
     if (st && sqlite3_step(st) == SQLITE_ROW) {
         int64_t due = sqlite3_column_int64(st, 7);
         if (due <= now_ms()) {
@@ -505,8 +524,10 @@ static void settle(srv *s, const job *j, const char *delivery, int attempts, int
         sqlite3_bind_text(st, 1, delivery, -1, SQLITE_STATIC);
         sqlite3_bind_int(st, 2, attempts);
         sqlite3_bind_int64(st, 3, next);
-        if (err) sqlite3_bind_text(st, 4, err, -1, SQLITE_STATIC);
-        else sqlite3_bind_null(st, 4);
+        if (err)
+            sqlite3_bind_text(st, 4, err, -1, SQLITE_STATIC);
+        else
+            sqlite3_bind_null(st, 4);
         sqlite3_bind_text(st, 5, j->repo, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 6, j->sha, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 7, j->version);

@@ -100,10 +100,9 @@ static void test_round_trip(void **state)
     assert_non_null(doc);
     assert_string_equal(json_string_value(json_object_get(doc, "payloadType")),
                         GP_DSSE_INTOTO_TYPE);
-    assert_string_equal(
-        json_string_value(json_object_get(json_array_get(json_object_get(doc, "signatures"), 0),
-                                          "keyid")),
-        "kid");
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(doc, "signatures"), 0), "keyid")),
+                        "kid");
     json_decref(doc);
     assert_int_equal(verify(env, k.pk, NULL), 0);
     assert_int_equal(verify(env, k.pk, "kid"), 0);
@@ -128,8 +127,10 @@ static char *edit(const char *env, bool sig, const char *key, json_t *value)
     json_error_t jerr;
     json_t *doc = json_loads(env, 0, &jerr);
     json_t *obj = sig ? json_array_get(json_object_get(doc, "signatures"), 0) : doc;
-    if (value) json_object_set_new(obj, key, value);
-    else json_object_del(obj, key);
+    if (value)
+        json_object_set_new(obj, key, value);
+    else
+        json_object_del(obj, key);
     char *out = json_dumps(doc, JSON_COMPACT);
     json_decref(doc);
     return out;
