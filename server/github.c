@@ -607,6 +607,10 @@ int github_start(srv *s)
     struct gh_state *g = calloc(1, sizeof(*g));
     int error;
     if (!g) return gp_error_setf(GP_ERROR, "out of memory");
+    if (sodium_init() < 0) {
+        free(g);
+        return gp_error_setf(GP_ERROR, "libsodium could not be initialised");
+    }
     pthread_mutex_init(&g->mu, NULL);
     pthread_cond_init(&g->cv, NULL);
     s->gh = g;

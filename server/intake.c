@@ -446,6 +446,7 @@ int reevaluate_all(srv *s)
                     sqlite3_bind_int64(u, 3, seq[i]);
                     if (sqlite3_step(u) == SQLITE_DONE) done++;
                     store_done(u);
+                    github_commit_changed_locked(s, r); /* its commit's state may change */
                 }
                 store_unlock(s->db);
                 free(reasons);

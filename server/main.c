@@ -304,6 +304,11 @@ int main(int argc, char **argv)
         rc = fail("policy");
         goto out;
     }
+    /* before the re-evaluation, which may change commits' states (their statuses are queued) */
+    if (github_start(&s) < 0) {
+        rc = fail("github");
+        goto out;
+    }
     {
         /* Re-evaluate stored receipts when the rules changed since they were evaluated. */
         char want[600], *have = NULL;
@@ -328,10 +333,6 @@ int main(int argc, char **argv)
     }
     if (committer_start(&s) < 0) {
         rc = fail("committer");
-        goto out;
-    }
-    if (github_start(&s) < 0) {
-        rc = fail("github");
         goto out;
     }
     if (worker_start(&s) < 0) {

@@ -8,6 +8,7 @@
   key server is back, without another POST.
 - a failing API (500 twice) is retried and the status eventually recorded.
 - the outbox survives a restart, and only the latest state per commit is sent (coalesced).
+- a policy change that re-evaluates receipts at start queues the statuses it changes.
 - a 4xx other than 429 is given up after a few tries (logged).
 - the token never appears in the logs; a token file others can read is refused at start.
 """
@@ -158,6 +159,20 @@ class StatusTest(unittest.TestCase):
         time.sleep(0.5 * SLOW)
         # only the latest state was delivered: the pending one was replaced before it got out
         self.assertEqual([(p["sha"], p["state"]) for p in self.gh.statuses()], [(CLEAN, "success")])
+
+    def test_policy_change_queues_statuses(self):
+        self.start()
+        self.post("alice-ed25519-0-clean", 201)
+        self.wait_status(CLEAN, "success", "GPU-validated by alice")
+        self.srv.stop()
+        policy = os.path.join(self.tmp, "policy.json")
+        with open(policy, "w") as f:
+            json.dump({"repos": {REPO: {"allowed_signers": ["bob"]}}}, f)
+        self.start(["--policy", policy])  # re-evaluated at start: alice no longer validates
+        p = self.wait_status(CLEAN, "failure")
+        self.assertEqual(p["description"],
+                         "Not GPU-validated: signer alice is not allowed for alice/gpukernels (alice's run)")
+        self.check_common(p, CLEAN)
 
     def test_4xx_given_up(self):
         self.start()
