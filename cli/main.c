@@ -29,7 +29,7 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: gpuproof-cli COMMAND [options]\n\ncommands:\n");
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-        fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
+        fprintf(f, "  %-20s %s\n", commands[i].name, commands[i].summary);
     fprintf(f, "\n'gpuproof-cli COMMAND --help' describes a command's options.\n"
                "exit status: 0 success, 1 not so (verification failed, not validated, tests "
                "failed), 2 usage, input, I/O or network error\n");
