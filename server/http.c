@@ -642,7 +642,9 @@ int http_start(srv *s, char *bound, size_t boundlen)
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)s->cfg.conn_timeout,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)s->cfg.conn_limit,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)s->cfg.per_ip_limit,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+        /* libmicrohttpd zeroes the whole per-connection pool between keep-alive requests: 16 KiB
+         * holds any request line and headers this API takes (bodies stream into our buffer) */
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(16 * 1024),
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
         MHD_OPTION_END);
     if (!s->daemon) {
