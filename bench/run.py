@@ -317,6 +317,7 @@ def bench_intake(tmp):
         # The 1M database is used in place (copying 5 GB per run costs more than the benchmark):
         # each run adds its INTAKE_N + 16 receipts of a fresh seed to it.
         r1m.append(intake_run(big, tmp, "1m-%d" % i))
+    results["big_db_receipts_after_intake"] = stored_count(big)
     ref2 = openssl_verify_rate()
     ref = (ref1 + ref2) / 2
     results["openssl_ed25519_verify_per_s"] = [ref1, ref2]
@@ -331,8 +332,18 @@ def bench_intake(tmp):
         "%.2fx slower" % slow, "<= 1.5x slower", slow <= 1.5)
 
 
+def stored_count(db):
+    import sqlite3
+    c = sqlite3.connect("file:%s?mode=ro" % db, uri=True)
+    try:
+        return c.execute("SELECT count(*) FROM receipts").fetchone()[0]
+    finally:
+        c.close()
+
+
 def bench_ci(tmp):
     big = ensure_db(BIG)
+    results["big_db_receipts"] = stored_count(big)
     sha = subprocess.run([GEN, "sha", "0", str(BIG // 2)], check=True, capture_output=True, text=True).stdout.strip()
     srv = Server(big, tmp)
     ng = None
@@ -474,9 +485,13 @@ def main():
                           "seconds": round(time.time() - t0)}
     t = table()
     print(t)
-    print("(%d CPUs, load average %.1f at the end, %d s)" % (NCPU, os.getloadavg()[0], time.time() - t0))
+    note = "(%d CPUs, load average %.1f at the end, %d s" % (NCPU, os.getloadavg()[0], time.time() - t0)
+    if "big_db_receipts" in results:
+        note += "; the 1M database held %d receipts" % results["big_db_receipts"]
+    note += ")"
+    print(note)
     with open(os.path.join(BUILD, "bench-table.md"), "w") as f:
-        f.write(t + "\n")
+        f.write(t + "\n\n" + note + "\n")
     with open(os.path.join(BUILD, "bench-results.json"), "w") as f:
         json.dump({"rows": rows, "results": results}, f, indent=1)
     failed = not all(r[5] for r in rows)
