@@ -196,6 +196,8 @@ static size_t on_body(char *p, size_t size, size_t n, void *arg)
     return size * n;
 }
 
+#define RETRY_AFTER_MAX 86400L
+
 static long parse_retry_after(const char *v)
 {
     char *end;
@@ -203,11 +205,14 @@ static long parse_retry_after(const char *v)
     while (*v == ' ' || *v == '\t') v++;
     errno = 0;
     secs = strtol(v, &end, 10);
-    if (end != v && errno == 0 && secs >= 0) return secs;
+    /* a day at most: a hostile or broken server's huge value must not overflow the wait in ms
+     * (the retry budget then ends the retries) */
+    if (end != v && errno == ERANGE && secs > 0) return RETRY_AFTER_MAX;
+    if (end != v && errno == 0 && secs >= 0) return secs < RETRY_AFTER_MAX ? secs : RETRY_AFTER_MAX;
     time_t t = curl_getdate(v, NULL);
     if (t > 0) {
         time_t now = time(NULL);
-        return t > now ? (long)(t - now) : 0;
+        return t <= now ? 0 : t - now < RETRY_AFTER_MAX ? (long)(t - now) : RETRY_AFTER_MAX;
     }
     return -1;
 }
@@ -365,9 +370,11 @@ char *cli_problem_text(const cli_http_response *res)
     } else {
         n = res->len > 300 ? 300 : res->len;
         out = strndup(res->body ? res->body : "", n);
-        for (char *p = out; p && *p; p++)
-            if ((unsigned char)*p < 0x20) *p = ' ';
     }
+    /* the server's words go to a terminal: bounded, and no control characters (escape sequences) */
+    if (out && strlen(out) > 500) strcpy(out + 497, "...");
+    for (char *p = out; p && *p; p++)
+        if ((unsigned char)*p < 0x20 || (unsigned char)*p == 0x7f) *p = ' ';
     json_decref(j);
     return out;
 }
