@@ -12,6 +12,7 @@
 #include "canonical.h"
 #include "error.h"
 #include "ledger_client.h"
+#include "receipt.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -101,6 +102,16 @@ int cli_submit_file(const char *server, const char *path, bool json_out)
     j = json_loadb(res.body, res.len, 0, NULL);
     if (rc == CLI_OK) {
         const char *id = json_string_value(json_object_get(j, "id"));
+        gp_receipt *mine = NULL;
+        /* a 2xx counts only with the summary of this very receipt (a proxy's page, a lying or
+         * broken server must not make a submission look accepted) */
+        if (gp_receipt_parse(&mine, body, len, 0) < 0 || !id || strcmp(id, mine->id) != 0) {
+            rc = cli_fail(json_out, "%s: the server answered %ld, but not with the summary of this receipt (id %s); "
+                          "check --server", path, res.status, mine ? mine->id : "unknown");
+            gp_receipt_free(mine);
+            goto done;
+        }
+        gp_receipt_free(mine);
         const char *status = json_string_value(json_object_get(j, "status"));
         const char *rel = json_string_value(json_object_get(j, "url"));
         if (rel) audit = strncmp(rel, "http", 4) ? cli_url_join(server, rel) : strdup(rel);
