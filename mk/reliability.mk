@@ -19,7 +19,7 @@ ENV := GP_SOURCE_DIR=$(SRC) GP_BUILD_DIR=$(SRC)/$(BUILD_DIR) GP_VECTORS=$(SRC)/t
 	GP_SERVER_BIN=$(SRC)/$(BUILD_DIR)/gpuproof-server GP_CLI_BIN=$(SRC)/$(BUILD_DIR)/gpuproof-cli \
 	GP_SANITIZE=0 PYTHON=$(PY) PYTHONDONTWRITEBYTECODE=1
 
-SUITES := crash keysource_faults hostile_http security valgrind
+SUITES := crash keysource_faults hostile_http hostile_server security valgrind
 
 .PHONY: reliability reliability-build $(addprefix rel-,$(SUITES))
 
@@ -44,6 +44,9 @@ rel-keysource_faults:
 
 rel-hostile_http:
 	$(ENV) GP_HOSTILE_MUTATIONS=$(MUTATIONS) $(PY) tests/security/test_hostile_http.py
+
+rel-hostile_server:
+	$(ENV) $(PY) tests/security/test_hostile_server.py
 
 rel-security:
 	$(ENV) $(PY) tests/security/test_security.py
