@@ -7,7 +7,8 @@
 # Server: run under valgrind, two rounds of load (every vector POSTed, pages and API read); the
 # "definitely lost" bytes after the second round must not exceed those after the first, and the
 # memcheck error count (invalid accesses, definite leaks) must be 0. "Possibly lost" is not an
-# error: glibc's cache of joined threads' stacks shows up as a possibly-lost TLS block. Skips (77) under GP_SANITIZE=1 or without valgrind.
+# error: glibc's cache of joined threads' stacks shows up as a possibly-lost TLS block.
+# Skips (77) under GP_SANITIZE=1 or without valgrind.
 set -uo pipefail
 [ "${GP_SANITIZE:-0}" = 1 ] && { echo "sanitizer build: valgrind does not run here"; exit 77; }
 command -v valgrind >/dev/null || { echo "valgrind is not installed"; exit 77; }
