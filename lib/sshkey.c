@@ -141,7 +141,15 @@ static int get_mpint_positive(gp_sshbuf *b, const unsigned char **out, size_t *l
 
 /* ---- building EVP_PKEYs (OpenSSL 3, no deprecated APIs) --------------------------------- */
 
-static int pkey_fromdata(EVP_PKEY **out, const char *alg, OSSL_PARAM *params, const char *what)
+/*
+ * Builds a public key from parameters. `check` runs OpenSSL's public-key check: for EC keys that
+ * is the deterministic point-on-curve test. RSA keys are not given it: OpenSSL 3's SP 800-56B check
+ * runs Miller-Rabin with random bases and may classify the same modulus differently from one call
+ * to the next, so a key would parse one time and not the next; rsa_pkey() checks what matters
+ * (size, odd modulus, odd exponent) deterministically instead, as OpenSSH does.
+ */
+static int pkey_fromdata(EVP_PKEY **out, const char *alg, OSSL_PARAM *params, const char *what,
+                         bool check_key)
 {
     EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, alg, NULL);
     EVP_PKEY_CTX *check = NULL;
@@ -156,8 +164,8 @@ static int pkey_fromdata(EVP_PKEY **out, const char *alg, OSSL_PARAM *params, co
         gp_error_setf(GP_EINVALID, "%s is not a valid public key", what);
         goto done;
     }
-    if (!(check = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL)) ||
-        EVP_PKEY_public_check(check) <= 0) {
+    if (check_key && (!(check = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL)) ||
+                      EVP_PKEY_public_check(check) <= 0)) {
         gp_error_setf(GP_EINVALID, "%s is not a valid public key", what);
         goto done;
     }
@@ -178,7 +186,7 @@ static int ec_pkey(EVP_PKEY **out, const char *group, const unsigned char *point
         OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, (void *)point, len),
         OSSL_PARAM_construct_end(),
     };
-    return pkey_fromdata(out, "EC", params, "ECDSA point");
+    return pkey_fromdata(out, "EC", params, "ECDSA point", true);
 }
 
 static int rsa_pkey(EVP_PKEY **out, const unsigned char *e, size_t elen, const unsigned char *n,
@@ -196,7 +204,11 @@ static int rsa_pkey(EVP_PKEY **out, const unsigned char *e, size_t elen, const u
         error = gp_error_setf(GP_ERROR, "out of memory building an RSA key");
         goto done;
     }
-    error = pkey_fromdata(out, "RSA", params, "RSA key");
+    if (!BN_is_odd(bn_n) || !BN_is_odd(bn_e) || BN_is_one(bn_e)) {
+        error = gp_error_setf(GP_EINVALID, "RSA key is not a valid public key (even modulus or bad exponent)");
+        goto done;
+    }
+    error = pkey_fromdata(out, "RSA", params, "RSA key", false);
 done:
     OSSL_PARAM_free(params);
     OSSL_PARAM_BLD_free(bld);
