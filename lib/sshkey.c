@@ -107,8 +107,8 @@ int gp_ssh_get_string(gp_sshbuf *b, const unsigned char **out, size_t *len)
 int gp_ssh_expect_string(gp_sshbuf *b, const char *expect)
 {
     gp_sshbuf save = *b;
-    const unsigned char *s;
-    size_t n;
+    const unsigned char *s = NULL;
+    size_t n = 0;
     int error;
     if ((error = gp_ssh_get_string(b, &s, &n)) < 0) return error;
     if (n != strlen(expect) || memcmp(s, expect, n) != 0) {
@@ -122,8 +122,8 @@ int gp_ssh_expect_string(gp_sshbuf *b, const char *expect)
 static int get_mpint_positive(gp_sshbuf *b, const unsigned char **out, size_t *len,
                               const char *what)
 {
-    const unsigned char *p;
-    size_t n;
+    const unsigned char *p = NULL;
+    size_t n = 0;
     int error;
     if ((error = gp_ssh_get_string(b, &p, &n)) < 0) return error;
     if (n == 0) return gp_error_setf(GP_EINVALID, "RSA %s is zero", what);

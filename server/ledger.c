@@ -84,7 +84,7 @@ int ledger_entry_bytes(char **out, size_t *len, const char *id, const char *repo
 
 int ledger_append_locked(srv *s, const char *receipt_id, const char *entry, size_t entry_len, int64_t *index)
 {
-    uint64_t n;
+    uint64_t n = 0;
     gp_hash h, left, parent;
     int error;
     if ((error = tree_size(s->db, &n)) < 0) return error;
