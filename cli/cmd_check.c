@@ -10,7 +10,7 @@
 #include "error.h"
 #include "util.h"
 
-#include <curl/curl.h>
+#include "curl_lazy.h"
 #include <getopt.h>
 #include <git2.h>
 #include <stdio.h>

@@ -9,7 +9,7 @@
 #include "error.h"
 #include "receipt.h"
 
-#include <curl/curl.h>
+#include "curl_lazy.h"
 #include <errno.h>
 #include <git2.h>
 #include <stdarg.h>

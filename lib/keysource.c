@@ -17,7 +17,7 @@
 #include "sshkey.h"
 #include "util.h"
 
-#include <curl/curl.h>
+#include "curl_lazy.h"
 #include <jansson.h>
 #include <sodium.h>
 #include <pthread.h>
@@ -110,6 +110,47 @@ static bool all_space(const char *s, size_t len)
     return true;
 }
 
+/*
+ * file: URLs are read here rather than through libcurl, so that offline verification never loads
+ * libcurl (see curl_lazy.h). Same rules as curl's: "file://" then an absolute path (or
+ * "file://localhost/..."), %XX decoded; a missing file is not-found, anything else unavailable.
+ */
+static int read_file_url(gp_buf *out, const char *url, const char *login, size_t max_body)
+{
+    const char *p = url + strlen("file://");
+    char *path = NULL, *data = NULL;
+    size_t n = 0, j = 0;
+    int error;
+    if (!strncmp(p, "localhost/", strlen("localhost/"))) p += strlen("localhost");
+    if (*p != '/')
+        return gp_error_setf(GP_EUNAVAILABLE, "keys of %s: %s is not a local file: URL", login, url);
+    if (!(path = malloc(strlen(p) + 1))) return gp_error_setf(GP_ERROR, "out of memory");
+    for (size_t i = 0; p[i]; i++) {
+        unsigned char byte;
+        if (p[i] == '%' && p[i + 1] && p[i + 2] && gp_unhex(&byte, 1, p + i + 1, 2) == 0) {
+            if (byte == '\0') break;
+            path[j++] = (char)byte;
+            i += 2;
+        } else {
+            path[j++] = p[i];
+        }
+    }
+    path[j] = '\0';
+    error = gp_read_file(&data, &n, path, max_body);
+    if (error == GP_ENOTFOUND)
+        error = gp_error_setf(GP_ENOTFOUND, "keys of %s: %s does not exist", login, url);
+    else if (error == GP_ETOOBIG)
+        error = gp_error_setf(GP_EUNAVAILABLE, "keys of %s from %s: body larger than %zu bytes",
+                              login, url, max_body);
+    else if (error < 0)
+        error = gp_error_setf(GP_EUNAVAILABLE, "keys of %s from %s: %s", login, url, gp_error_last());
+    else
+        error = gp_buf_add(out, data, n);
+    free(data);
+    free(path);
+    return error;
+}
+
 int gp_keys_fetch(char **body, size_t *len, const gp_keysource *src, const char *login)
 {
     static const gp_keysource defaults = {NULL, 0, 0, 0};
@@ -126,6 +167,10 @@ int gp_keys_fetch(char **body, size_t *len, const gp_keysource *src, const char 
     int error;
 
     if ((error = gp_keys_url(&url, s->url_template, login)) < 0) goto done;
+    if (!strncasecmp(url, "file://", strlen("file://"))) {
+        if ((error = read_file_url(&st.body, url, login, max_body)) < 0) goto done;
+        goto got_body;
+    }
     pthread_once(&curl_once, curl_init_once);
     if (curl_init_rc != CURLE_OK) {
         error = gp_error_setf(GP_ERROR, "libcurl could not be initialised: %s",
@@ -178,6 +223,7 @@ int gp_keys_fetch(char **body, size_t *len, const gp_keysource *src, const char 
                               url, status);
         goto done;
     }
+got_body:
     if (all_space(st.body.ptr ? st.body.ptr : "", st.body.len)) {
         error = gp_error_setf(GP_ENOTFOUND, "%s publishes no keys", login);
         goto done;

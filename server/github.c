@@ -18,7 +18,7 @@
 #include "github.h"
 #include "keysource.h"
 
-#include <curl/curl.h>
+#include "curl_lazy.h"
 #include <stdarg.h>
 #include <strings.h>
 #include <errno.h>
