@@ -5,8 +5,10 @@
  * and the Prometheus metrics.
  *
  * Threads: MHD's internal thread pool (--threads); handlers run on the pool threads and reach
- * the database through store.h's lock. A request's memory (its context, its body buffer) belongs
- * to the request and is freed in one place, the completion callback.
+ * the database through store.h's lock. A POST that waits (for a key fetch, intake.c's key-fetch
+ * threads; for its group commit, commit.c) is suspended, not holding its pool thread. A
+ * request's memory (its context, its body buffer) belongs to the request and is freed in one
+ * place, the completion callback.
  */
 #include "srv.h"
 #include "html.h"
@@ -633,6 +635,14 @@ int http_start(srv *s, char *bound, size_t boundlen)
         return gp_error_setf(GP_ERROR, "out of memory");
     }
     pthread_mutex_init(&s->rl->mu, NULL);
+    int error = intake_start(s); /* the key-fetch threads: they resume connections */
+    if (error < 0) {
+        close(fd);
+        pthread_mutex_destroy(&s->rl->mu);
+        free(s->rl);
+        s->rl = NULL;
+        return error;
+    }
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME;
     if (family == AF_INET6) flags |= MHD_USE_IPv6;
     s->daemon = MHD_start_daemon(
@@ -649,6 +659,7 @@ int http_start(srv *s, char *bound, size_t boundlen)
         MHD_OPTION_END);
     if (!s->daemon) {
         close(fd);
+        intake_free(s);
         return gp_error_setf(GP_ERROR, "libmicrohttpd could not start on %s", s->cfg.listen);
     }
     return 0;
@@ -659,10 +670,14 @@ void http_stop(srv *s)
     if (!s->daemon) return;
     /* Stop accepting, let the requests in flight finish (bounded), then close. */
     MHD_socket lfd = MHD_quiesce_daemon(s->daemon);
+    /* receipts waiting for a key fetch: the fetches running finish, the queued ones are answered
+     * from the cache or stored pending; each resumes its connection before the daemon stops */
+    intake_stop(s);
     for (int i = 0; i < 200 && atomic_load(&inflight) > 0; i++) usleep(50 * 1000);
     MHD_stop_daemon(s->daemon);
     if (lfd != MHD_INVALID_SOCKET) close(lfd);
     s->daemon = NULL;
+    intake_free(s);
     if (s->rl) {
         pthread_mutex_destroy(&s->rl->mu);
         free(s->rl);

@@ -8,6 +8,8 @@
  * signer publishes none -> 422) -> signature (422 when no key verifies; a cached key set that
  * fails is refreshed once first) -> stored verified with its leaf (201). Nothing is stored for
  * a 4xx; a response is sent only after the transaction that holds the receipt committed.
+ * A POST whose keys must be fetched is finished by the key-fetch threads below, its connection
+ * suspended meanwhile, so no HTTP thread ever waits for a key source.
  */
 #include "srv.h"
 #include "github.h"
@@ -18,12 +20,18 @@
 #include <string.h>
 #include <time.h>
 
-verify_result verify_receipt(srv *s, const gp_receipt *r, char fp[64], char type[48])
+/* verify_receipt(); with need_fetch, a key set that would have to be fetched is not: *need_fetch is
+ * set and V_ERROR returned instead (the caller hands the receipt to the key-fetch threads). */
+static verify_result verify_keys(srv *s, const gp_receipt *r, char fp[64], char type[48], bool *need_fetch)
 {
     gp_keylist *keys = NULL;
     const gp_pubkey *used = NULL;
     bool fresh = false;
     verify_result v = V_ERROR;
+    if (need_fetch && !keys_ready(s, r->sig_signer, false)) {
+        *need_fetch = true;
+        return V_ERROR;
+    }
     int error = keys_get(s, r->sig_signer, false, &keys, &fresh);
     if (error == GP_ENOTFOUND) return V_NOKEYS;
     if (error == GP_EUNAVAILABLE) return V_PENDING;
@@ -33,6 +41,10 @@ verify_result verify_receipt(srv *s, const gp_receipt *r, char fp[64], char type
         /* The cached set may be stale (a key added since): look once more. */
         gp_keylist_free(keys);
         keys = NULL;
+        if (need_fetch && !keys_ready(s, r->sig_signer, true)) {
+            *need_fetch = true;
+            return V_ERROR;
+        }
         int e2 = keys_get(s, r->sig_signer, true, &keys, &fresh);
         /* The source cannot answer now: the keys we have do not verify it; 422 (the client may
          * retry). Pending is only for receipts with no key set at all to check against. */
@@ -52,6 +64,11 @@ verify_result verify_receipt(srv *s, const gp_receipt *r, char fp[64], char type
     }
     gp_keylist_free(keys);
     return v;
+}
+
+verify_result verify_receipt(srv *s, const gp_receipt *r, char fp[64], char type[48])
+{
+    return verify_keys(s, r, fp, type, NULL);
 }
 
 static char *gpus_json(const gp_receipt *r)
@@ -258,6 +275,7 @@ static bool stored(srv *s, const char *id)
     return found;
 }
 
+/* A suspended POST: waiting for its group commit, or first for the key-fetch threads. */
 struct intake_wait {
     srv *s;
     gp_receipt *r;
@@ -267,6 +285,11 @@ struct intake_wait {
     int result;
     void (*resume)(void *ctx);
     void *ctx;
+    const char *raw;       /* the request body (alive while the connection is suspended) */
+    size_t rawlen;
+    bool answered;         /* a key-fetch thread put the answer in resp */
+    srv_resp resp;
+    struct intake_wait *next; /* in the key-fetch queue */
 };
 
 static void wait_free(intake_wait *w)
@@ -274,6 +297,7 @@ static void wait_free(intake_wait *w)
     if (!w) return;
     gp_receipt_free(w->r);
     free(w->reasons);
+    gp_buf_free(&w->resp.body);
     free(w);
 }
 
@@ -286,6 +310,29 @@ static void verified_done(void *ctx, int result)
     w->resume(w->ctx);
 }
 
+/* Prepares w (w->r and w->raw set) for the group commit of its verified receipt. */
+static int wait_prepare(intake_wait *w, const char *fp, const char *type)
+{
+    snprintf(w->fp, sizeof(w->fp), "%s", fp);
+    snprintf(w->type, sizeof(w->type), "%s", type);
+    if (!(w->reasons = evaluate(w->s, w->r, &w->j.validates))) return gp_error_setf(GP_ERROR, "out of memory");
+    w->j.r = w->r;
+    w->j.raw = w->raw;
+    w->j.rawlen = w->rawlen;
+    w->j.fp = w->fp;
+    w->j.type = w->type;
+    w->j.reasons = w->reasons;
+    w->j.index = -1;
+    return 0;
+}
+
+/* Queues w's write; w->resume runs once it is durable (or failed). w is not to be touched after. */
+static void wait_commit(intake_wait *w)
+{
+    if (commit_submit(w->s, apply_verified, &w->j, verified_done, w) < 0)
+        verified_done(w, commit_run(w->s, apply_verified, &w->j)); /* the committer is stopping */
+}
+
 /* Queues the verified receipt *rp (taken on success) for the group commit without waiting. */
 static int verified_async(srv *s, gp_receipt **rp, const char *raw, size_t rawlen, const char *fp,
                           const char *type, void (*suspend)(void *), void (*resume)(void *), void *ctx,
@@ -296,33 +343,29 @@ static int verified_async(srv *s, gp_receipt **rp, const char *raw, size_t rawle
     if (!w) return gp_error_setf(GP_ERROR, "out of memory");
     w->s = s;
     w->r = *rp;
+    w->raw = raw;
+    w->rawlen = rawlen;
     w->resume = resume;
     w->ctx = ctx;
-    snprintf(w->fp, sizeof(w->fp), "%s", fp);
-    snprintf(w->type, sizeof(w->type), "%s", type);
-    if (!(w->reasons = evaluate(s, w->r, &w->j.validates))) {
+    if (wait_prepare(w, fp, type) < 0) {
         w->r = NULL;
         wait_free(w);
-        return gp_error_setf(GP_ERROR, "out of memory");
+        return GP_ERROR;
     }
-    w->j.r = w->r;
-    w->j.raw = raw;
-    w->j.rawlen = rawlen;
-    w->j.fp = w->fp;
-    w->j.type = w->type;
-    w->j.reasons = w->reasons;
-    w->j.index = -1;
     *rp = NULL;
     *later = w;
     suspend(ctx); /* before the job can complete */
-    if (commit_submit(s, apply_verified, &w->j, verified_done, w) < 0)
-        verified_done(w, commit_run(s, apply_verified, &w->j)); /* the committer is stopping */
+    wait_commit(w);
     return 0;
 }
 
 void intake_finish(srv *s, intake_wait *w, srv_resp *resp)
 {
-    if (w->result == 0) answer_summary(s, w->r->id, 201, resp);
+    if (w->answered) { /* by a key-fetch thread */
+        gp_buf_free(&resp->body);
+        *resp = w->resp;
+        memset(&w->resp, 0, sizeof(w->resp));
+    } else if (w->result == 0) answer_summary(s, w->r->id, 201, resp);
     else if (w->result == GP_EEXISTS) answer_summary(s, w->r->id, 200, resp);
     else resp_error(resp, w->result);
     wait_free(w);
@@ -330,6 +373,132 @@ void intake_finish(srv *s, intake_wait *w, srv_resp *resp)
 
 static void intake(srv *s, const char *body, size_t len, srv_resp *resp, void (*suspend)(void *),
                    void (*resume)(void *), void *ctx, intake_wait **later);
+static void answer_verdict(srv *s, const gp_receipt *r, verify_result v, const char *body, size_t len,
+                           const char *fp, const char *type, srv_resp *resp);
+
+/* ---- the key-fetch threads ----------------------------------------------------------------
+ * A fetch can take the whole --key-timeout-ms; on an HTTP thread it would hold every connection
+ * libmicrohttpd gave that thread. So intake suspends the connection and queues the receipt here;
+ * a thread fetches, verifies, and either answers (w->answered) and resumes, or queues the write
+ * for the group commit, whose completion resumes. */
+
+#define KF_THREADS 4
+#define KF_QUEUE 256
+
+struct keyfetch {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    pthread_t th[KF_THREADS];
+    int nth;
+    intake_wait *head, *tail;
+    size_t queued;
+    bool stopping;
+};
+
+static void fetch_run(intake_wait *w, bool may_fetch)
+{
+    srv *s = w->s;
+    char fp[64] = "", type[48] = "";
+    bool need_fetch = false;
+    /* stopping: no new fetch; what the cache cannot answer is stored pending, as the breaker does */
+    verify_result v = verify_keys(s, w->r, fp, type, may_fetch ? NULL : &need_fetch);
+    if (need_fetch) v = V_PENDING;
+    if (v == V_VERIFIED && wait_prepare(w, fp, type) == 0) {
+        wait_commit(w);
+        return;
+    }
+    gp_buf_init(&w->resp.body, 0);
+    answer_verdict(s, w->r, v, w->raw, w->rawlen, fp, type, &w->resp);
+    w->answered = true;
+    w->resume(w->ctx); /* w belongs to the HTTP thread from here */
+}
+
+static void *fetch_main(void *arg)
+{
+    srv *s = arg;
+    struct keyfetch *kf = s->kf;
+    pthread_mutex_lock(&kf->mu);
+    for (;;) {
+        while (!kf->head && !kf->stopping) pthread_cond_wait(&kf->cv, &kf->mu);
+        intake_wait *w = kf->head;
+        if (!w) break; /* stopping and nothing queued */
+        kf->head = w->next;
+        if (!kf->head) kf->tail = NULL;
+        kf->queued--;
+        bool may_fetch = !kf->stopping;
+        pthread_mutex_unlock(&kf->mu);
+        w->next = NULL;
+        fetch_run(w, may_fetch);
+        pthread_mutex_lock(&kf->mu);
+    }
+    pthread_mutex_unlock(&kf->mu);
+    return NULL;
+}
+
+/* Suspends w's connection and queues w; false (nothing done) when full, stopping or not started. */
+static bool fetch_queue(srv *s, intake_wait *w, void (*suspend)(void *))
+{
+    struct keyfetch *kf = s->kf;
+    if (!kf) return false;
+    pthread_mutex_lock(&kf->mu);
+    bool ok = !kf->stopping && kf->nth > 0 && kf->queued < KF_QUEUE;
+    if (ok) {
+        suspend(w->ctx); /* before a thread can take it */
+        if (kf->tail) kf->tail->next = w;
+        else kf->head = w;
+        kf->tail = w;
+        kf->queued++;
+        pthread_cond_signal(&kf->cv);
+    }
+    pthread_mutex_unlock(&kf->mu);
+    return ok;
+}
+
+int intake_start(srv *s)
+{
+    struct keyfetch *kf = calloc(1, sizeof(*kf));
+    if (!kf) return gp_error_setf(GP_ERROR, "out of memory");
+    pthread_mutex_init(&kf->mu, NULL);
+    pthread_cond_init(&kf->cv, NULL);
+    s->kf = kf;
+    pthread_mutex_lock(&kf->mu);
+    for (int i = 0; i < KF_THREADS; i++) {
+        if (pthread_create(&kf->th[i], NULL, fetch_main, s) != 0) break;
+        kf->nth++;
+    }
+    int nth = kf->nth;
+    pthread_mutex_unlock(&kf->mu);
+    if (nth == 0) {
+        intake_stop(s);
+        intake_free(s);
+        return gp_error_setf(GP_ERROR, "cannot start the key-fetch threads");
+    }
+    return 0;
+}
+
+void intake_stop(srv *s)
+{
+    struct keyfetch *kf = s->kf;
+    if (!kf) return;
+    pthread_mutex_lock(&kf->mu);
+    bool was = kf->stopping;
+    kf->stopping = true; /* the queue is answered without fetching, then the threads end */
+    pthread_cond_broadcast(&kf->cv);
+    pthread_mutex_unlock(&kf->mu);
+    if (was) return;
+    for (int i = 0; i < kf->nth; i++) pthread_join(kf->th[i], NULL);
+}
+
+void intake_free(srv *s)
+{
+    struct keyfetch *kf = s->kf;
+    if (!kf) return;
+    intake_stop(s);
+    pthread_cond_destroy(&kf->cv);
+    pthread_mutex_destroy(&kf->mu);
+    free(kf);
+    s->kf = NULL;
+}
 
 void intake_post(srv *s, const char *body, size_t len, srv_resp *resp)
 {
@@ -369,10 +538,44 @@ static void intake(srv *s, const char *body, size_t len, srv_resp *resp, void (*
                                 "your GitHub account publishes");
         goto done;
     }
+    bool need_fetch = false;
+    verify_result v = verify_keys(s, r, fp, type, later ? &need_fetch : NULL);
+    if (need_fetch) {
+        /* not cached: fetched on a key-fetch thread, not on this HTTP thread */
+        intake_wait *w = calloc(1, sizeof(*w));
+        if (w) {
+            w->s = s;
+            w->r = r;
+            w->raw = body;
+            w->rawlen = len;
+            w->resume = resume;
+            w->ctx = ctx;
+            *later = w;
+            if (fetch_queue(s, w, suspend)) {
+                r = NULL;
+                goto done;
+            }
+            *later = NULL;
+            free(w);
+        }
+        v = V_PENDING; /* the fetch threads are all busy (or stopping): as the breaker, pending */
+    }
+    if (v == V_VERIFIED && later && verified_async(s, &r, body, len, fp, type, suspend, resume, ctx, later) == 0)
+        goto done;
+    answer_verdict(s, r, v, body, len, fp, type, resp);
+done:
+    gp_receipt_free(r);
+}
+
+/* The answer for a verification outcome; a verified receipt is stored on this thread. */
+static void answer_verdict(srv *s, const gp_receipt *r, verify_result v, const char *body, size_t len,
+                           const char *fp, const char *type, srv_resp *resp)
+{
+    char msg[512];
     int64_t index = -1;
-    switch (verify_receipt(s, r, fp, type)) {
+    int error;
+    switch (v) {
     case V_VERIFIED:
-        if (later && verified_async(s, &r, body, len, fp, type, suspend, resume, ctx, later) == 0) break;
         error = record_verified(s, r, body, len, fp, type, false, &index);
         if (error == 0) answer_summary(s, r->id, 201, resp);
         else if (error == GP_EEXISTS) answer_summary(s, r->id, 200, resp);
@@ -399,8 +602,6 @@ static void intake(srv *s, const char *body, size_t len, srv_resp *resp, void (*
         resp_problem(resp, 503, "the receipt could not be verified now; retry later");
         resp->retry_after = 5;
     }
-done:
-    gp_receipt_free(r);
 }
 
 /* Recomputes validates/reasons of every verified receipt (the policy changed since they were

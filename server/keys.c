@@ -14,6 +14,9 @@
  * that thread accepted behind it. So after such a failure no fetch is tried for BREAKER_MS: the
  * answer is "unavailable" at once (stale cache or pending), and one hung source costs each
  * request at most one timeout instead of one per receipt queued behind it.
+ * Since intake runs fetches on its key-fetch threads (intake.c, keys_ready()), no HTTP thread
+ * waits for a fetch any more; the breaker now keeps a hung source from occupying those threads
+ * (and the worker) and answers the receipts behind it at once.
  */
 #include "srv.h"
 #include "github.h"
@@ -156,6 +159,35 @@ done:
     free(cbody);
     free(fbody);
     return error;
+}
+
+/* Whether the cache row of `login` in `table` (fetched_at, result 'ok'/'notfound') answers
+ * without a fetch: see keys_get_dotkeys() and github_signing_keys(). */
+static bool cache_answers(srv *s, const char *table_sql, const char *login, bool force_refresh)
+{
+    store *rd = store_reader(s->db);
+    bool yes = false;
+    store_lock(rd);
+    sqlite3_stmt *st = store_stmt(rd, table_sql);
+    if (st) {
+        sqlite3_bind_text(st, 1, login, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            int64_t age = (int64_t)time(NULL) - sqlite3_column_int64(st, 0);
+            yes = force_refresh ? age < MIN_REFRESH_S : age < s->cfg.key_cache_ttl;
+        }
+        store_done(st);
+    }
+    store_unlock(rd);
+    return yes;
+}
+
+bool keys_ready(srv *s, const char *login, bool force_refresh)
+{
+    bool dotkeys = mono_ms() < atomic_load(&breaker_until_ms) ||
+                   cache_answers(s, "SELECT fetched_at FROM signer_keys WHERE login = ?", login, force_refresh);
+    if (!dotkeys || !github_enabled(s)) return dotkeys;
+    return cache_answers(s, "SELECT fetched_at FROM signer_signing_keys WHERE login = ? AND "
+                            "result IN ('ok', 'notfound')", login, force_refresh);
 }
 
 /* Moves b's keys that a does not hold into a; frees b. */

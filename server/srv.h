@@ -97,6 +97,8 @@ struct srv {
     pthread_cond_t commit_cv, commit_done_cv;
     struct commit_job *commit_head, *commit_tail;
     atomic_ulong commit_batches, commit_jobs;
+
+    struct keyfetch *kf; /* intake.c: the key-fetch threads */
 };
 
 /* A handler's answer. body is owned by the response; ctype is static. */
@@ -130,12 +132,25 @@ typedef struct intake_wait intake_wait;
 void intake_post_async(srv *s, const char *body, size_t len, srv_resp *r, void (*suspend)(void *ctx),
                        void (*resume)(void *ctx), void *ctx, intake_wait **later);
 void intake_finish(srv *s, intake_wait *w, srv_resp *r);
+/* The key-fetch threads. When the signer's keys are not cached (keys_ready() false),
+ * intake_post_async() does not fetch on the calling thread: it suspends, queues the receipt for
+ * these threads, which fetch, verify and answer (or queue the write) and then resume; with the
+ * queue full (or the threads stopping, or not started) the receipt is stored pending (202) at
+ * once. intake_stop() answers what is queued without fetching, waits for the fetches running
+ * and joins the threads; call it before the HTTP daemon stops (the jobs resume its
+ * connections). 0 or a negative error. */
+int intake_start(srv *s);
+void intake_stop(srv *s);
+void intake_free(srv *s); /* after the daemon stopped (stops first if needed) */
 
 /* keys.c: the signer's keys, cached with a TTL. 0, GP_ENOTFOUND (publishes none),
  * GP_EUNAVAILABLE (source down and nothing cached). *fresh tells whether asking the source
  * again now would be pointless: they came from it just now, or it just failed to answer and a
  * stale cached set was used. */
 int keys_get(srv *s, const char *login, bool force_refresh, gp_keylist **out, bool *fresh);
+/* Whether keys_get() with the same arguments answers now without asking a remote source (fresh
+ * cache entries, or the fetch breaker is open). A cache entry may expire in between: a hint. */
+bool keys_ready(srv *s, const char *login, bool force_refresh);
 
 /* verify.c: verification outcome for a parsed receipt, shared by intake and worker. */
 typedef enum { V_VERIFIED, V_PENDING, V_BADSIG, V_NOKEYS, V_ERROR } verify_result;
