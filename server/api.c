@@ -120,15 +120,7 @@ int srv_receipt_raw(srv *s, const char *id, char **out, size_t *len)
     } else {
         sqlite3_bind_text(st, 1, lid, -1, SQLITE_STATIC);
         if (sqlite3_step(st) == SQLITE_ROW) {
-            int n = sqlite3_column_bytes(st, 0);
-            if ((*out = malloc((size_t)n + 1))) {
-                memcpy(*out, sqlite3_column_blob(st, 0), (size_t)n);
-                (*out)[n] = '\0';
-                *len = (size_t)n;
-                error = 0;
-            } else {
-                error = gp_error_setf(GP_ERROR, "out of memory");
-            }
+            error = store_col_blobdup(st, 0, out, len);
         } else {
             gp_error_setf(GP_ENOTFOUND, "no receipt with id %s", lid);
         }

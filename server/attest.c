@@ -65,13 +65,7 @@ static int load(srv *s, const char *id, row *w)
     }
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     if (sqlite3_step(st) == SQLITE_ROW) {
-        int n = sqlite3_column_bytes(st, 0);
-        w->raw = malloc((size_t)n + 1);
-        if (w->raw) {
-            memcpy(w->raw, sqlite3_column_blob(st, 0), (size_t)n);
-            w->raw[n] = '\0';
-            w->rawlen = (size_t)n;
-        }
+        (void)store_col_blobdup(st, 0, &w->raw, &w->rawlen); /* NULL raw: checked below */
         w->status = store_col_strdup(st, 1);
         w->repo = store_col_strdup(st, 2);
         w->sha = store_col_strdup(st, 3);

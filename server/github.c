@@ -43,7 +43,8 @@ struct gh_state {
     char *token;   /* sodium_malloc'ed, NUL-terminated; NULL without --github-token-file */
     bool statuses; /* API URL and token: commit statuses are posted */
     pthread_t thread;
-    bool started, stopping;
+    bool started;
+    volatile sig_atomic_t stopping;
     bool public_defaulted;
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -164,15 +165,7 @@ static int signing_cache_get(srv *s, const char *login, char **body, size_t *len
         int n = sqlite3_column_bytes(st, 0);
         *at = sqlite3_column_int64(st, 1);
         error = 0;
-        if (b && n > 0) {
-            if ((*body = malloc((size_t)n + 1))) {
-                memcpy(*body, b, (size_t)n);
-                (*body)[n] = '\0';
-                *len = (size_t)n;
-            } else {
-                error = gp_error_setf(GP_ERROR, "out of memory");
-            }
-        }
+        if (b && n > 0) error = store_col_blobdup(st, 0, body, len);
     }
     store_done(st);
     store_unlock(s->db);
@@ -587,17 +580,7 @@ static void *status_main(void *arg)
         int64_t wait = next < 0 ? IDLE_WAIT_MS : next - now_ms();
         if (wait < 5) wait = 5;
         if (wait > IDLE_WAIT_MS) wait = IDLE_WAIT_MS;
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += wait / 1000;
-        ts.tv_nsec += (wait % 1000) * 1000000;
-        if (ts.tv_nsec >= 1000000000) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000;
-        }
-        pthread_mutex_lock(&g->mu);
-        if (!g->stopping) pthread_cond_timedwait(&g->cv, &g->mu, &ts);
-        pthread_mutex_unlock(&g->mu);
+        srv_timed_wait(&g->cv, &g->mu, &g->stopping, wait);
     }
     return NULL;
 }

@@ -49,6 +49,22 @@ int64_t mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+void srv_timed_wait(pthread_cond_t *cv, pthread_mutex_t *mu, const volatile sig_atomic_t *stop,
+                    int64_t ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (ms % 1000) * 1000000;
+    if (ts.tv_nsec >= 1000000000) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000;
+    }
+    pthread_mutex_lock(mu);
+    if (!*stop) pthread_cond_timedwait(cv, mu, &ts);
+    pthread_mutex_unlock(mu);
+}
+
 static int64_t mono_us(void)
 {
     struct timespec ts;

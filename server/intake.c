@@ -624,10 +624,7 @@ int reevaluate_all(srv *s)
         sqlite3_bind_int64(st, 1, last);
         while (n < 64 && sqlite3_step(st) == SQLITE_ROW) {
             seq[n] = sqlite3_column_int64(st, 0);
-            len[n] = (size_t)sqlite3_column_bytes(st, 1);
-            if (!(raw[n] = malloc(len[n] + 1))) break;
-            memcpy(raw[n], sqlite3_column_blob(st, 1), len[n]);
-            raw[n][len[n]] = '\0';
+            if (store_col_blobdup(st, 1, &raw[n], &len[n]) < 0) break;
             n++;
         }
         store_done(st);

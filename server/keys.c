@@ -75,15 +75,7 @@ static int cache_get(srv *s, const char *login, char **body, size_t *len, bool *
         *notfound = strcmp((const char *)sqlite3_column_text(st, 1), "ok") != 0;
         *fetched_at = sqlite3_column_int64(st, 2);
         error = 0;
-        if (b && n > 0) {
-            if ((*body = malloc((size_t)n + 1))) {
-                memcpy(*body, b, (size_t)n);
-                (*body)[n] = '\0';
-                *len = (size_t)n;
-            } else {
-                error = gp_error_setf(GP_ERROR, "out of memory");
-            }
-        }
+        if (b && n > 0) error = store_col_blobdup(st, 0, body, len);
     }
     store_done(st);
     store_unlock(rd);

@@ -213,5 +213,9 @@ void metrics_render(srv *s, gp_buf *out);
 /* Current time in milliseconds (CLOCK_REALTIME) and monotonic. */
 int64_t now_ms(void);
 int64_t mono_ms(void);
+/* Waits on cv (mu not held by the caller) for at most ms milliseconds unless `stop` is already
+ * true under mu: how the background threads sleep until their next due time or a wake-up. */
+void srv_timed_wait(pthread_cond_t *cv, pthread_mutex_t *mu, const volatile sig_atomic_t *stop,
+                    int64_t ms);
 
 #endif

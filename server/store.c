@@ -96,6 +96,19 @@ char *store_col_strdup(sqlite3_stmt *st, int col)
     return t ? strdup((const char *)t) : NULL;
 }
 
+int store_col_blobdup(sqlite3_stmt *st, int col, char **out, size_t *len)
+{
+    const void *b = sqlite3_column_blob(st, col);
+    size_t n = (size_t)sqlite3_column_bytes(st, col);
+    char *p = malloc(n + 1);
+    if (!p) return gp_error_setf(GP_ERROR, "out of memory");
+    if (n) memcpy(p, b, n);
+    p[n] = '\0';
+    *out = p;
+    if (len) *len = n;
+    return 0;
+}
+
 static int open_conn(store **out, const char *path, int flags)
 {
     store *s = calloc(1, sizeof(*s));

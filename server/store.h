@@ -52,6 +52,9 @@ int store_fail(store *s, const char *what);
 
 /* Helpers for text columns: a malloc'ed copy or NULL. */
 char *store_col_strdup(sqlite3_stmt *st, int col);
+/* A NUL-terminated malloc'ed copy of a column's bytes (blob or text) into *out, its length in *len
+ * (may be NULL). 0, or GP_ERROR (out of memory, message set). */
+int store_col_blobdup(sqlite3_stmt *st, int col, char **out, size_t *len);
 
 int store_meta_get(store *s, const char *key, char **value);   /* GP_ENOTFOUND when absent */
 int store_meta_set(store *s, const char *key, const char *value);

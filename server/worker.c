@@ -34,13 +34,8 @@ static int load_due(srv *s, due *out, int max, int64_t *next)
         sqlite3_bind_int64(st, 1, now_ms());
         sqlite3_bind_int(st, 2, max);
         while (n < max && sqlite3_step(st) == SQLITE_ROW) {
-            const void *b = sqlite3_column_blob(st, 1);
-            int len = sqlite3_column_bytes(st, 1);
             snprintf(out[n].id, sizeof(out[n].id), "%s", (const char *)sqlite3_column_text(st, 0));
-            if (!(out[n].raw = malloc((size_t)len + 1))) break;
-            memcpy(out[n].raw, b, (size_t)len);
-            out[n].raw[len] = '\0';
-            out[n].len = (size_t)len;
+            if (store_col_blobdup(st, 1, &out[n].raw, &out[n].len) < 0) break;
             out[n].attempts = sqlite3_column_int(st, 2);
             n++;
         }
@@ -143,17 +138,7 @@ static void *worker_main(void *arg)
         if (wait < 10) wait = 10;
         if (wait > 60000) wait = 60000;
         if (n > 0 && wait > 50) wait = 50; /* look again soon: the batch may have changed the schedule */
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += wait / 1000;
-        ts.tv_nsec += (wait % 1000) * 1000000;
-        if (ts.tv_nsec >= 1000000000) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000;
-        }
-        pthread_mutex_lock(&s->worker_mu);
-        if (!s->stopping) pthread_cond_timedwait(&s->worker_cv, &s->worker_mu, &ts);
-        pthread_mutex_unlock(&s->worker_mu);
+        srv_timed_wait(&s->worker_cv, &s->worker_mu, &s->stopping, wait);
     }
     return NULL;
 }
