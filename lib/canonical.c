@@ -18,6 +18,7 @@
  * Numbers are read and formatted in the "C" locale whatever the process locale is.
  */
 #include "canonical.h"
+#include "buf.h"
 #include "error.h"
 
 #include <errno.h>
@@ -973,6 +974,22 @@ static void put_string(out_t *o, const char *str, size_t len)
         }
     }
     putc1(o, '"');
+}
+
+static int utf8_check(const char *str, size_t len);
+
+int gp_json_escape_string(gp_buf *out, const char *s, size_t len)
+{
+    int error;
+    if ((error = utf8_check(s, len)) < 0) return error;
+    out_t o = {NULL, 0};
+    put_string(&o, s, len); /* measure */
+    if (!(o.p = malloc(o.n))) return oom();
+    o.n = 0;
+    put_string(&o, s, len);
+    error = gp_buf_add(out, o.p, o.n);
+    free(o.p);
+    return error;
 }
 
 static void put_indent(out_t *o, int indent, int level)

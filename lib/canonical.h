@@ -16,6 +16,8 @@
 #ifndef GP_CANONICAL_H
 #define GP_CANONICAL_H
 
+#include "buf.h"
+
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -86,6 +88,10 @@ int gp_json_dump_indent(char **out, size_t *len, const gp_json *v, int indent);
  * repr's spelling), keys are sorted, strings must be valid UTF-8, depth <= 512 (GP_EINVALID). */
 json_t *gp_json_to_jansson(const gp_json *v);
 int gp_json_from_jansson(gp_json **out, const json_t *j);
+
+/* Appends s (len bytes) to out as Python's json.dumps writes a string with ensure_ascii: in double
+ * quotes, lower-case \u escapes, surrogate pairs. GP_EINVALID when s is not valid UTF-8. */
+int gp_json_escape_string(gp_buf *out, const char *s, size_t len);
 
 /* Appends Python's repr(float) of d to out (size >= 32). GP_EINVALID for NaN/Infinity. */
 int gp_json_format_double(char out[32], double d);

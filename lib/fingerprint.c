@@ -24,6 +24,7 @@
  */
 #include "fingerprint.h"
 #include "buf.h"
+#include "canonical.h"
 #include "error.h"
 
 #include <errno.h>
@@ -286,92 +287,6 @@ static int cmp_file(const void *a, const void *b)
     return c ? c : (x->name_len > y->name_len) - (x->name_len < y->name_len);
 }
 
-/* Python's json string escaping with ensure_ascii=True (lower-case \u, surrogate pairs). */
-static int escape_json(gp_buf *out, const char *s, size_t len)
-{
-    static const char hex[] = "0123456789abcdef";
-    const unsigned char *p = (const unsigned char *)s, *end = p + len;
-    int error = 0;
-    while (p < end && error == 0) {
-        unsigned c = *p, cp;
-        size_t n;
-        if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
-            const unsigned char *q = p;
-            while (q < end && *q >= 0x20 && *q < 0x7f && *q != '"' && *q != '\\')
-                q++;
-            error = gp_buf_add(out, p, (size_t)(q - p));
-            p = q;
-            continue;
-        }
-        if (c < 0x80) {
-            cp = c;
-            n = 1;
-        } else if (c >= 0xc2 && c <= 0xdf) {
-            cp = c & 0x1f;
-            n = 2;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            cp = c & 0x0f;
-            n = 3;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            cp = c & 0x07;
-            n = 4;
-        } else {
-            return gp_error_setf(GP_EINVALID, "file name \"%.*s\" is not UTF-8",
-                                 (int)(len > 200 ? 200 : len), s);
-        }
-        if ((size_t)(end - p) < n)
-            return gp_error_setf(GP_EINVALID, "file name \"%.200s\" is not UTF-8", s);
-        for (size_t i = 1; i < n; i++) {
-            if ((p[i] & 0xc0) != 0x80)
-                return gp_error_setf(GP_EINVALID, "file name \"%.200s\" is not UTF-8", s);
-            cp = cp << 6 | (p[i] & 0x3f);
-        }
-        if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-            (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-            return gp_error_setf(GP_EINVALID, "file name \"%.200s\" is not UTF-8", s);
-        p += n;
-        char e[13];
-        switch (cp) {
-        case '"':
-            error = gp_buf_add(out, "\\\"", 2);
-            continue;
-        case '\\':
-            error = gp_buf_add(out, "\\\\", 2);
-            continue;
-        case '\b':
-            error = gp_buf_add(out, "\\b", 2);
-            continue;
-        case '\f':
-            error = gp_buf_add(out, "\\f", 2);
-            continue;
-        case '\n':
-            error = gp_buf_add(out, "\\n", 2);
-            continue;
-        case '\r':
-            error = gp_buf_add(out, "\\r", 2);
-            continue;
-        case '\t':
-            error = gp_buf_add(out, "\\t", 2);
-            continue;
-        default:
-            break;
-        }
-        if (cp >= 0x10000) {
-            unsigned v = cp - 0x10000, hi = 0xd800 | (v >> 10), lo = 0xdc00 | (v & 0x3ff);
-            e[0] = '\\', e[1] = 'u', e[2] = hex[hi >> 12], e[3] = hex[(hi >> 8) & 15],
-            e[4] = hex[(hi >> 4) & 15], e[5] = hex[hi & 15];
-            e[6] = '\\', e[7] = 'u', e[8] = hex[lo >> 12], e[9] = hex[(lo >> 8) & 15],
-            e[10] = hex[(lo >> 4) & 15], e[11] = hex[lo & 15];
-            error = gp_buf_add(out, e, 12);
-        } else {
-            e[0] = '\\', e[1] = 'u', e[2] = hex[cp >> 12], e[3] = hex[(cp >> 8) & 15],
-            e[4] = hex[(cp >> 4) & 15], e[5] = hex[cp & 15];
-            error = gp_buf_add(out, e, 6);
-        }
-    }
-    return error;
-}
-
 /* Sorts, drops absent and repeated names, streams the JSON into SHA-256. */
 static int finish(gp_fingerprint *out, fp_set *set)
 {
@@ -393,10 +308,14 @@ static int finish(gp_fingerprint *out, fp_set *set)
             (i > 0 && cmp_file(f, &set->files[i - 1]) == 0 && set->files[i - 1].present))
             continue;
         gp_buf_reset(&b);
-        if ((error = gp_buf_add(&b, count ? ",\"" : "\"", count ? 2 : 1)) < 0 ||
-            (error = escape_json(&b, f->name, f->name_len)) < 0 ||
-            (error = gp_buf_add(&b, "\":\"", 3)) < 0)
+        if ((count && (error = gp_buf_putc(&b, ',')) < 0) ||
+            (error = gp_json_escape_string(&b, f->name, f->name_len)) < 0 ||
+            (error = gp_buf_add(&b, ":\"", 2)) < 0) {
+            if (error == GP_EINVALID)
+                gp_error_setf(error, "file name \"%.*s\" is not UTF-8",
+                              (int)(f->name_len > 200 ? 200 : f->name_len), f->name);
             goto done;
+        }
         gp_hex(hexd, f->md, sizeof(f->md));
         if ((error = gp_buf_add(&b, hexd, GP_SHA256_HEX_LEN)) < 0 ||
             (error = gp_buf_putc(&b, '"')) < 0)
