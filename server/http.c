@@ -286,23 +286,14 @@ struct qbuild {
     gp_buf *b;
 };
 
-static void url_encode(gp_buf *b, const char *s)
-{
-    for (; s && *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (isalnum(ch) || ch == '-' || ch == '_' || ch == '.' || ch == '~') gp_buf_putc(b, (char)ch);
-        else gp_buf_printf(b, "%%%02X", ch);
-    }
-}
-
 static enum MHD_Result add_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
 {
     struct qbuild *qb = cls;
     if (qb->b->len) gp_buf_putc(qb->b, '&');
-    url_encode(qb->b, key);
+    html_url_query(qb->b, key, strlen(key));
     if (value) {
         gp_buf_putc(qb->b, '=');
-        url_encode(qb->b, value);
+        html_url_query(qb->b, value, strlen(value));
     }
     return MHD_YES;
 }
