@@ -76,7 +76,9 @@ def ensure_db(n):
     """A server database of n generated receipts (seed 0), cached in DATA/db<n>/."""
     d = os.path.join(DATA, "db%d" % n)
     stamp = os.path.join(d, "stamp")
-    if os.path.exists(stamp):
+    # regenerated when migrations/ has grown since: the rows must have the current schema's shape
+    schema = len([f for f in os.listdir(os.path.join(SRC, "migrations")) if re.match(r"\d{4}_.*\.sql$", f)])
+    if os.path.exists(stamp) and ("schema %d\n" % schema) in open(stamp).read():
         return os.path.join(d, "gpuproof.db")
     tmp = d + ".tmp"
     shutil.rmtree(tmp, ignore_errors=True)
@@ -85,7 +87,7 @@ def ensure_db(n):
     t = time.time()
     run([GEN, "db", os.path.join(tmp, "gpuproof.db"), str(n), KEYS, os.path.join(SRC, "migrations")])
     with open(os.path.join(tmp, "stamp"), "w") as f:
-        f.write("%d receipts, generated in %.0f s\n" % (n, time.time() - t))
+        f.write("%d receipts, generated in %.0f s\nschema %d\n" % (n, time.time() - t, schema))
     shutil.rmtree(d, ignore_errors=True)
     os.rename(tmp, d)
     return os.path.join(d, "gpuproof.db")

@@ -16,47 +16,69 @@
 
 #define LIST_MAX 200
 
-static json_t *col_text(sqlite3_stmt *st, int c)
+static json_t *str_or_null(const char *t)
 {
-    const unsigned char *t = sqlite3_column_text(st, c);
-    json_t *j = t ? json_string((const char *)t) : NULL;
+    json_t *j = t ? json_string(t) : NULL;
     return j ? j : json_null();
 }
 
-static json_t *col_json(sqlite3_stmt *st, int c, json_t *fallback)
+static json_t *json_text_or(const char *t, json_t *fallback)
 {
-    const char *t = (const char *)sqlite3_column_text(st, c);
     json_t *j = t ? json_loads(t, 0, NULL) : NULL;
     if (!j) return fallback;
     json_decref(fallback);
     return j;
 }
 
-json_t *summary_from_row(srv *s, sqlite3_stmt *st)
+static json_t *col_text(sqlite3_stmt *st, int c)
 {
-    const char *id = (const char *)sqlite3_column_text(st, 0);
-    const char *status = (const char *)sqlite3_column_text(st, 1);
+    return str_or_null((const char *)sqlite3_column_text(st, c));
+}
+
+static json_t *col_json(sqlite3_stmt *st, int c, json_t *fallback)
+{
+    return json_text_or((const char *)sqlite3_column_text(st, c), fallback);
+}
+
+json_t *summary_build(const summary_vals *v)
+{
     char url[100];
-    snprintf(url, sizeof(url), "/receipts/%s", id);
+    snprintf(url, sizeof(url), "/receipts/%s", v->id);
     json_t *ledger = json_null();
-    if (sqlite3_column_type(st, 20) != SQLITE_NULL)
-        ledger = json_pack("{s:I, s:s%}", "index", (json_int_t)sqlite3_column_int64(st, 20), "entry",
-                           (const char *)sqlite3_column_blob(st, 21), (size_t)sqlite3_column_bytes(st, 21));
+    if (v->ledger_index >= 0)
+        ledger = json_pack("{s:I, s:s%}", "index", (json_int_t)v->ledger_index, "entry", v->entry ? v->entry : "",
+                           v->entry ? v->entry_len : 0);
     return json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:b, s:o, s:o, s:o,"
                      " s:{s:I, s:I, s:I, s:I}, s:o, s:b, s:o, s:o, s:s}",
-                     "id", id, "status", status, "repo", col_text(st, 2), "commit", col_text(st, 3),
-                     "branch", col_text(st, 4), "signer", col_text(st, 5), "key_fingerprint", col_text(st, 6),
-                     "key_type", col_text(st, 7), "mode", col_text(st, 8), "dirty", sqlite3_column_int(st, 9),
-                     "started_at", col_text(st, 10), "ended_at", col_text(st, 11),
-                     "received_at", col_text(st, 12),
-                     "counts", "passed", (json_int_t)sqlite3_column_int64(st, 13),
-                     "failed", (json_int_t)sqlite3_column_int64(st, 14),
-                     "skipped", (json_int_t)sqlite3_column_int64(st, 15),
-                     "total", (json_int_t)sqlite3_column_int64(st, 16),
-                     "gpus", col_json(st, 17, json_array()),
-                     "validates", !strcmp(status, "verified") && sqlite3_column_int(st, 18),
-                     "reasons", col_json(st, 19, json_array()), "ledger", ledger ? ledger : json_null(),
+                     "id", v->id, "status", v->status, "repo", str_or_null(v->repo), "commit", str_or_null(v->commit),
+                     "branch", str_or_null(v->branch), "signer", str_or_null(v->signer),
+                     "key_fingerprint", str_or_null(v->key_fingerprint), "key_type", str_or_null(v->key_type),
+                     "mode", str_or_null(v->mode), "dirty", v->dirty, "started_at", str_or_null(v->started_at),
+                     "ended_at", str_or_null(v->ended_at), "received_at", str_or_null(v->received_at),
+                     "counts", "passed", (json_int_t)v->passed, "failed", (json_int_t)v->failed,
+                     "skipped", (json_int_t)v->skipped, "total", (json_int_t)v->total,
+                     "gpus", json_text_or(v->gpus, json_array()),
+                     "validates", !strcmp(v->status, "verified") && v->validates,
+                     "reasons", json_text_or(v->reasons, json_array()), "ledger", ledger ? ledger : json_null(),
                      "url", url);
+}
+
+json_t *summary_from_row(srv *s, sqlite3_stmt *st)
+{
+    (void)s;
+#define T(c) ((const char *)sqlite3_column_text(st, (c)))
+    summary_vals v = {
+        .id = T(0), .status = T(1), .repo = T(2), .commit = T(3), .branch = T(4), .signer = T(5),
+        .key_fingerprint = T(6), .key_type = T(7), .mode = T(8), .dirty = sqlite3_column_int(st, 9),
+        .started_at = T(10), .ended_at = T(11), .received_at = T(12),
+        .passed = sqlite3_column_int64(st, 13), .failed = sqlite3_column_int64(st, 14),
+        .skipped = sqlite3_column_int64(st, 15), .total = sqlite3_column_int64(st, 16),
+        .gpus = T(17), .validates = sqlite3_column_int(st, 18), .reasons = T(19),
+        .ledger_index = sqlite3_column_type(st, 20) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 20),
+        .entry = sqlite3_column_blob(st, 21), .entry_len = (size_t)sqlite3_column_bytes(st, 21),
+    };
+#undef T
+    return summary_build(&v);
 }
 
 /* Runs a summary query (bound by the caller) and appends every row to list. Lock held. */

@@ -58,7 +58,7 @@ static int load(srv *s, const char *id, row *w)
     sqlite3_stmt *st = store_stmt(rd, "SELECT r.raw, r.status, r.repo, r.commit_sha, r.signer, "
                                       "r.key_fingerprint, r.verified_at, r.reasons, r.validates, "
                                       "l.idx FROM receipts r LEFT JOIN ledger_leaves l "
-                                      "ON l.receipt_id = r.id WHERE r.id = ?");
+                                      "ON l.idx = r.leaf_idx WHERE r.id = ?");
     if (!st) {
         store_unlock(rd);
         return GP_ERROR;

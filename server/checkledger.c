@@ -44,7 +44,7 @@ static void check_receipt(store *db, audit *a, int64_t i, const char *rid, char 
 {
     *entry = NULL;
     sqlite3_stmt *st = store_stmt(db, "SELECT raw, status, repo, commit_sha, signer, key_fingerprint, verified_at, "
-                                      "dirty, passed, failed, skipped, total FROM receipts WHERE id = ?");
+                                      "dirty, passed, failed, skipped, total, leaf_idx FROM receipts WHERE id = ?");
     if (!st) return;
     sqlite3_bind_text(st, 1, rid, -1, SQLITE_STATIC);
     if (sqlite3_step(st) != SQLITE_ROW) {
@@ -52,6 +52,9 @@ static void check_receipt(store *db, audit *a, int64_t i, const char *rid, char 
         store_done(st);
         return;
     }
+    if (sqlite3_column_type(st, 12) == SQLITE_NULL || sqlite3_column_int64(st, 12) != i)
+        report(a, i, "the leaf names receipt %.64s, which names %s as its leaf", rid,
+               sqlite3_column_type(st, 12) == SQLITE_NULL ? "no leaf" : (const char *)sqlite3_column_text(st, 12));
     gp_receipt *r = NULL;
     const char *raw = sqlite3_column_blob(st, 0);
     size_t rawlen = (size_t)sqlite3_column_bytes(st, 0);
@@ -142,7 +145,7 @@ int check_ledger_main(const char *db_path, const char *key_path, const char *ori
     store_done(st);
 
     /* every verified receipt must be in the ledger */
-    st = store_stmt(db, "SELECT r.id FROM receipts r LEFT JOIN ledger_leaves l ON l.receipt_id = r.id "
+    st = store_stmt(db, "SELECT r.id FROM receipts r LEFT JOIN ledger_leaves l ON l.idx = r.leaf_idx "
                         "WHERE r.status = 'verified' AND l.idx IS NULL LIMIT 20");
     while (st && sqlite3_step(st) == SQLITE_ROW)
         report(&a, (int64_t)n, "verified receipt %s has no leaf in the ledger", sqlite3_column_text(st, 0));

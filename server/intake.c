@@ -88,22 +88,29 @@ static const char *repo_of(const gp_receipt *r, char *buf, size_t len)
     return buf;
 }
 
-/* Inserts the receipt row. Lock held, inside a transaction. GP_EEXISTS when the id is there. */
+static void lower_commit(char out[65], const gp_receipt *r)
+{
+    snprintf(out, 65, "%s", r->commit_sha);
+    for (char *c = out; *c; c++) if (*c >= 'A' && *c <= 'F') *c = (char)(*c - 'A' + 'a');
+}
+
+/* Inserts the receipt row (leaf_idx -1: no ledger leaf yet). Lock held, inside a transaction.
+ * GP_EEXISTS when the id is there. received_at gets the time stored; *gpus_out (when not NULL)
+ * the gpus JSON text stored, which the caller frees. */
 static int insert_receipt(srv *s, const gp_receipt *r, const char *raw, size_t rawlen, const char *status,
                           const char *fp, const char *type, const char *verified_at, bool validates,
-                          const char *reasons, int64_t next_attempt_ms)
+                          const char *reasons, int64_t next_attempt_ms, int64_t leaf_idx, char received_at[21],
+                          char **gpus_out)
 {
-    char repobuf[256], now[21];
+    char repobuf[256], commit[65];
     const char *repo = repo_of(r, repobuf, sizeof(repobuf));
     char *gpus = gpus_json(r);
-    char commit[65];
-    snprintf(commit, sizeof(commit), "%s", r->commit_sha);
-    for (char *c = commit; *c; c++) if (*c >= 'A' && *c <= 'F') *c = (char)(*c - 'A' + 'a');
-    gp_time_format(now, time(NULL));
+    lower_commit(commit, r);
+    gp_time_format(received_at, time(NULL));
     sqlite3_stmt *st = store_stmt(s->db,
-        "INSERT INTO receipts (id, raw, canonical, repo, commit_sha, branch, signer, status, "
+        "INSERT INTO receipts (id, raw, repo, commit_sha, branch, signer, status, "
         "key_fingerprint, key_type, mode, dirty, started_at, ended_at, received_at, verified_at, "
-        "passed, failed, skipped, total, gpus, validates, reasons, next_attempt_ms) "
+        "passed, failed, skipped, total, gpus, validates, reasons, next_attempt_ms, leaf_idx) "
         "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (id) DO NOTHING");
     int error = 0;
     if (!st || !gpus) {
@@ -113,7 +120,6 @@ static int insert_receipt(srv *s, const gp_receipt *r, const char *raw, size_t r
     int i = 1;
     sqlite3_bind_text(st, i++, r->id, -1, SQLITE_STATIC);
     sqlite3_bind_blob(st, i++, raw, (int)rawlen, SQLITE_STATIC);
-    sqlite3_bind_blob(st, i++, r->canonical, (int)r->canonical_len, SQLITE_STATIC);
     if (repo) sqlite3_bind_text(st, i++, repo, -1, SQLITE_STATIC); else sqlite3_bind_null(st, i++);
     sqlite3_bind_text(st, i++, commit, -1, SQLITE_STATIC);
     if (r->branch) sqlite3_bind_text(st, i++, r->branch, -1, SQLITE_STATIC); else sqlite3_bind_null(st, i++);
@@ -125,7 +131,7 @@ static int insert_receipt(srv *s, const gp_receipt *r, const char *raw, size_t r
     sqlite3_bind_int(st, i++, r->dirty);
     sqlite3_bind_text(st, i++, r->started_at, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, i++, r->ended_at, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, i++, now, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, i++, received_at, -1, SQLITE_STATIC);
     if (verified_at) sqlite3_bind_text(st, i++, verified_at, -1, SQLITE_STATIC); else sqlite3_bind_null(st, i++);
     sqlite3_bind_int64(st, i++, (sqlite3_int64)r->passed);
     sqlite3_bind_int64(st, i++, (sqlite3_int64)r->failed);
@@ -135,10 +141,12 @@ static int insert_receipt(srv *s, const gp_receipt *r, const char *raw, size_t r
     sqlite3_bind_int(st, i++, validates);
     sqlite3_bind_text(st, i++, reasons, -1, SQLITE_STATIC);
     if (next_attempt_ms) sqlite3_bind_int64(st, i++, next_attempt_ms); else sqlite3_bind_null(st, i++);
+    if (leaf_idx >= 0) sqlite3_bind_int64(st, i++, leaf_idx); else sqlite3_bind_null(st, i++);
     if (sqlite3_step(st) != SQLITE_DONE) error = store_fail(s->db, "storing a receipt");
     else if (sqlite3_changes(store_db(s->db)) == 0) error = GP_EEXISTS;
     store_done(st);
-    free(gpus);
+    if (error == 0 && gpus_out) *gpus_out = gpus;
+    else free(gpus);
     return error;
 }
 
@@ -160,7 +168,19 @@ typedef struct verified_job {
     size_t rawlen;
     bool validates, was_pending;
     int64_t index;
+    /* what apply_verified() wrote, for the 201 answer (inserted receipts; freed by job_clear()) */
+    char *entry, *gpus;
+    size_t entry_len;
+    char received_at[21], verified_at[21];
 } verified_job;
+
+static void job_clear(verified_job *j)
+{
+    free(j->entry);
+    free(j->gpus);
+    j->entry = j->gpus = NULL;
+    j->entry_len = 0;
+}
 
 /* Inside the group-commit transaction: the receipt verified (inserted, or pending -> verified)
  * and its ledger leaf appended. */
@@ -168,52 +188,76 @@ static int apply_verified(srv *s, void *arg)
 {
     verified_job *j = arg;
     const gp_receipt *r = j->r;
-    char *entry = NULL, repobuf[256], verified_at[21], commit[65];
-    size_t entry_len = 0;
+    char repobuf[256], commit[65];
     int error;
-    snprintf(commit, sizeof(commit), "%s", r->commit_sha);
-    for (char *c = commit; *c; c++) if (*c >= 'A' && *c <= 'F') *c = (char)(*c - 'A' + 'a');
-    gp_time_format(verified_at, time(NULL));
-    if ((error = ledger_entry_bytes(&entry, &entry_len, r->id, repo_of(r, repobuf, sizeof(repobuf)), commit,
-                                    r->sig_signer, j->fp, verified_at)) < 0)
-        return error;
+    job_clear(j); /* a batch that failed may run its jobs again */
+    j->index = -1;
+    lower_commit(commit, r);
+    gp_time_format(j->verified_at, time(NULL));
+    if ((error = ledger_entry_bytes(&j->entry, &j->entry_len, r->id, repo_of(r, repobuf, sizeof(repobuf)), commit,
+                                    r->sig_signer, j->fp, j->verified_at)) < 0)
+        goto done;
+    int64_t index = -1;
+    if ((error = ledger_next_index_locked(s, &index)) < 0) goto done;
     if (j->was_pending) {
         sqlite3_stmt *st = store_stmt(s->db, "UPDATE receipts SET status = 'verified', key_fingerprint = ?, "
                                              "key_type = ?, verified_at = ?, validates = ?, reasons = ?, "
-                                             "last_error = NULL, next_attempt_ms = NULL "
+                                             "last_error = NULL, next_attempt_ms = NULL, leaf_idx = ? "
                                              "WHERE id = ? AND status = 'pending'");
         if (!st) { error = GP_ERROR; goto done; }
         sqlite3_bind_text(st, 1, j->fp, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, j->type, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, verified_at, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, j->verified_at, -1, SQLITE_STATIC);
         sqlite3_bind_int(st, 4, j->validates);
         sqlite3_bind_text(st, 5, j->reasons, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 6, r->id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 6, index);
+        sqlite3_bind_text(st, 7, r->id, -1, SQLITE_STATIC);
         int rc = sqlite3_step(st);
         store_done(st);
         if (rc != SQLITE_DONE) { error = store_fail(s->db, "marking a receipt verified"); goto done; }
         if (sqlite3_changes(store_db(s->db)) == 0) { error = GP_EEXISTS; goto done; }
     } else {
-        error = insert_receipt(s, r, j->raw, j->rawlen, "verified", j->fp, j->type, verified_at, j->validates,
-                               j->reasons, 0);
+        error = insert_receipt(s, r, j->raw, j->rawlen, "verified", j->fp, j->type, j->verified_at, j->validates,
+                               j->reasons, 0, index, j->received_at, &j->gpus);
         if (error < 0) goto done;
     }
-    error = ledger_append_locked(s, r->id, entry, entry_len, &j->index);
-    if (error == 0) github_commit_changed_locked(s, r);
+    if ((error = ledger_append_locked(s, r->id, j->entry, j->entry_len, index)) < 0) goto done;
+    j->index = index;
+    github_commit_changed_locked(s, r);
 done:
-    free(entry);
+    if (error < 0) job_clear(j);
     return error;
+}
+
+/* The summary of the receipt apply_verified() just inserted, from the values it wrote. */
+static json_t *job_summary(const verified_job *j)
+{
+    const gp_receipt *r = j->r;
+    char repobuf[256], commit[65];
+    lower_commit(commit, r);
+    summary_vals v = {
+        .id = r->id, .status = "verified", .repo = repo_of(r, repobuf, sizeof(repobuf)), .commit = commit,
+        .branch = r->branch, .signer = r->sig_signer, .key_fingerprint = j->fp, .key_type = j->type,
+        .mode = r->mode, .dirty = r->dirty, .started_at = r->started_at, .ended_at = r->ended_at,
+        .received_at = j->received_at, .passed = (int64_t)r->passed, .failed = (int64_t)r->failed,
+        .skipped = (int64_t)r->skipped, .total = (int64_t)r->ntests, .gpus = j->gpus,
+        .validates = j->validates, .reasons = j->reasons, .ledger_index = j->index, .entry = j->entry,
+        .entry_len = j->entry_len,
+    };
+    return summary_build(&v);
 }
 
 int record_verified(srv *s, const gp_receipt *r, const char *raw, size_t rawlen, const char *fp,
                     const char *type, bool was_pending, int64_t *index)
 {
-    verified_job j = {r, raw, fp, type, NULL, rawlen, false, was_pending, -1};
+    verified_job j = {.r = r, .raw = raw, .fp = fp, .type = type, .rawlen = rawlen, .was_pending = was_pending,
+                      .index = -1};
     char *reasons = evaluate(s, r, &j.validates);
     if (!reasons) return gp_error_setf(GP_ERROR, "out of memory");
     j.reasons = reasons;
     int error = commit_run(s, apply_verified, &j);
     free(reasons);
+    job_clear(&j);
     if (error == 0) {
         *index = j.index;
         ledger_appended(s);
@@ -232,9 +276,10 @@ static int apply_pending(srv *s, void *arg)
 {
     pending_job *j = arg;
     /* Not yet verified: it validates nothing until it is. */
+    char received_at[21];
     int error = insert_receipt(s, j->r, j->raw, j->rawlen, "pending", NULL, NULL, NULL, false,
                                "[\"the signature is not verified yet: the signer's keys could not be fetched\"]",
-                               j->next_ms);
+                               j->next_ms, -1, received_at, NULL);
     if (error == 0) github_commit_changed_locked(s, j->r);
     return error;
 }
@@ -247,10 +292,10 @@ static int record_pending(srv *s, const gp_receipt *r, const char *raw, size_t r
     return error;
 }
 
-static void answer_summary(srv *s, const char *id, int status, srv_resp *resp)
+/* The summary of receipt `id` as stored (read back), or doc when given (taken). */
+static void answer_summary(srv *s, const char *id, int status, json_t *doc, srv_resp *resp)
 {
-    json_t *doc = NULL;
-    int error = srv_doc_receipt(s, id, &doc);
+    int error = doc ? 0 : srv_doc_receipt(s, id, &doc);
     if (error < 0) {
         resp_error(resp, error);
         return;
@@ -295,6 +340,7 @@ struct intake_wait {
 static void wait_free(intake_wait *w)
 {
     if (!w) return;
+    job_clear(&w->j);
     gp_receipt_free(w->r);
     free(w->reasons);
     gp_buf_free(&w->resp.body);
@@ -365,8 +411,11 @@ void intake_finish(srv *s, intake_wait *w, srv_resp *resp)
         gp_buf_free(&resp->body);
         *resp = w->resp;
         memset(&w->resp, 0, sizeof(w->resp));
-    } else if (w->result == 0) answer_summary(s, w->r->id, 201, resp);
-    else if (w->result == GP_EEXISTS) answer_summary(s, w->r->id, 200, resp);
+    } else if (w->result == 0) {
+        /* built from what was written: reading it back would go through a reader whose page cache
+         * every commit just invalidated */
+        answer_summary(s, w->r->id, 201, w->j.was_pending ? NULL : job_summary(&w->j), resp);
+    } else if (w->result == GP_EEXISTS) answer_summary(s, w->r->id, 200, NULL, resp);
     else resp_error(resp, w->result);
     wait_free(w);
 }
@@ -530,7 +579,7 @@ static void intake(srv *s, const char *body, size_t len, srv_resp *resp, void (*
         goto done;
     }
     if (stored(s, r->id)) {
-        answer_summary(s, r->id, 200, resp);
+        answer_summary(s, r->id, 200, NULL, resp);
         goto done;
     }
     if (!r->signed_) {
@@ -577,14 +626,14 @@ static void answer_verdict(srv *s, const gp_receipt *r, verify_result v, const c
     switch (v) {
     case V_VERIFIED:
         error = record_verified(s, r, body, len, fp, type, false, &index);
-        if (error == 0) answer_summary(s, r->id, 201, resp);
-        else if (error == GP_EEXISTS) answer_summary(s, r->id, 200, resp);
+        if (error == 0) answer_summary(s, r->id, 201, NULL, resp);
+        else if (error == GP_EEXISTS) answer_summary(s, r->id, 200, NULL, resp);
         else resp_error(resp, error);
         break;
     case V_PENDING:
         error = record_pending(s, r, body, len);
-        if (error == 0) answer_summary(s, r->id, 202, resp);
-        else if (error == GP_EEXISTS) answer_summary(s, r->id, 200, resp);
+        if (error == 0) answer_summary(s, r->id, 202, NULL, resp);
+        else if (error == GP_EEXISTS) answer_summary(s, r->id, 200, NULL, resp);
         else resp_error(resp, error);
         break;
     case V_NOKEYS:

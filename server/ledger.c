@@ -82,12 +82,22 @@ int ledger_entry_bytes(char **out, size_t *len, const char *id, const char *repo
     return error;
 }
 
-int ledger_append_locked(srv *s, const char *receipt_id, const char *entry, size_t entry_len, int64_t *index)
+int ledger_next_index_locked(srv *s, int64_t *index)
+{
+    uint64_t n = 0;
+    int error = tree_size(s->db, &n);
+    *index = error < 0 ? -1 : (int64_t)n;
+    return error;
+}
+
+int ledger_append_locked(srv *s, const char *receipt_id, const char *entry, size_t entry_len, int64_t index)
 {
     uint64_t n = 0;
     gp_hash h, left, parent;
     int error;
     if ((error = tree_size(s->db, &n)) < 0) return error;
+    if (index != (int64_t)n)
+        return gp_error_setf(GP_ERROR, "ledger: leaf %" PRId64 " appended where the tree has %" PRIu64, index, n);
     gp_merkle_leaf_hash(h, entry, entry_len);
     sqlite3_stmt *st = store_stmt(s->db, "INSERT INTO ledger_leaves (idx, receipt_id, entry, leaf_hash) VALUES (?, ?, ?, ?)");
     if (!st) return GP_ERROR;
@@ -110,7 +120,6 @@ int ledger_append_locked(srv *s, const char *receipt_id, const char *entry, size
         i >>= 1;
         if ((error = node_put(s->db, level, i, h)) < 0) return error;
     }
-    *index = (int64_t)n;
     return 0;
 }
 

@@ -184,8 +184,12 @@ void worker_stop(srv *s);
 int ledger_init(srv *s);
 void ledger_close(srv *s);
 void ledger_appended(srv *s);
+/* The index the next leaf gets (the tree size). Lock held. */
+int ledger_next_index_locked(srv *s, int64_t *index);
+/* Appends the leaf of receipt_id at `index`, which must be ledger_next_index_locked()'s answer in
+ * the same transaction, with its stored subtree hashes. Lock held, inside a transaction. */
 int ledger_append_locked(srv *s, const char *receipt_id, const char *entry, size_t entry_len,
-                         int64_t *index);
+                         int64_t index);
 int ledger_entry_bytes(char **out, size_t *len, const char *id, const char *repo,
                        const char *commit, const char *signer, const char *fp,
                        const char *verified_at);
@@ -201,11 +205,23 @@ int check_ledger_main(const char *db_path, const char *key_path,
 /* api.c */
 void api_route(srv *s, srv_route route, const char *path, struct MHD_Connection *c, srv_resp *r);
 json_t *summary_from_row(srv *s, sqlite3_stmt *st);
+/* The fields of a receipt summary (api.md), from a row or from the values just written (intake's
+ * 201 answer). Strings may be NULL (null in JSON); gpus and reasons are JSON list texts;
+ * ledger_index -1: no leaf (entry ignored). */
+typedef struct summary_vals {
+    const char *id, *status, *repo, *commit, *branch, *signer, *key_fingerprint, *key_type, *mode;
+    const char *started_at, *ended_at, *received_at, *gpus, *reasons;
+    const char *entry;
+    size_t entry_len;
+    int dirty, validates;
+    int64_t passed, failed, skipped, total, ledger_index;
+} summary_vals;
+json_t *summary_build(const summary_vals *v);
 #define SUMMARY_COLUMNS                                                                        \
     "r.id, r.status, r.repo, r.commit_sha, r.branch, r.signer, r.key_fingerprint, r.key_type, " \
     "r.mode, r.dirty, r.started_at, r.ended_at, r.received_at, r.passed, r.failed, r.skipped, "  \
     "r.total, r.gpus, r.validates, r.reasons, l.idx, l.entry"
-#define SUMMARY_FROM " FROM receipts r LEFT JOIN ledger_leaves l ON l.receipt_id = r.id "
+#define SUMMARY_FROM " FROM receipts r LEFT JOIN ledger_leaves l ON l.idx = r.leaf_idx "
 
 /* metrics */
 void metrics_render(srv *s, gp_buf *out);

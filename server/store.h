@@ -16,7 +16,7 @@
 #include <stdint.h>
 
 /* The schema version this binary was written for. */
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 
 typedef struct store store;
 
