@@ -17,6 +17,12 @@
  * Since intake runs fetches on its key-fetch threads (intake.c, keys_ready()), no HTTP thread
  * waits for a fetch any more; the breaker now keeps a hung source from occupying those threads
  * (and the worker) and answers the receipts behind it at once.
+ *
+ * Memory: the rows of signer_keys are also held in a small direct-mapped table in memory
+ * (keys_start()), written through on every cache_put(), so that a receipt whose signer's keys are
+ * cached costs no SQL: two reads of SQLite per receipt were a sixth of an HTTP thread's time, each
+ * re-reading pages that the group commit had just invalidated. Bodies over KM_BODY_MAX bytes stay
+ * in SQLite only; the table holds at most KM_SLOTS * KM_BODY_MAX bytes.
  */
 #include "srv.h"
 #include "github.h"
@@ -28,11 +34,98 @@
 
 #define MIN_REFRESH_S 5
 #define BREAKER_MS 5000
+#define KM_SLOTS 256
+#define KM_BODY_MAX (16 * 1024)
 
 static atomic_llong breaker_until_ms;
 
+struct keymem {
+    pthread_mutex_t mu;
+    struct km_slot {
+        char login[64];      /* "" = empty; GitHub logins have at most 39 characters */
+        char *body;          /* NULL with notfound */
+        size_t len;
+        bool notfound;
+        int64_t fetched_at;
+    } slot[KM_SLOTS];
+};
+
+int keys_start(srv *s)
+{
+    struct keymem *km = calloc(1, sizeof(*km));
+    if (!km) return gp_error_setf(GP_ERROR, "out of memory");
+    pthread_mutex_init(&km->mu, NULL);
+    s->keymem = km;
+    return 0;
+}
+
+void keys_stop(srv *s)
+{
+    struct keymem *km = s->keymem;
+    if (!km) return;
+    for (size_t i = 0; i < KM_SLOTS; i++) free(km->slot[i].body);
+    pthread_mutex_destroy(&km->mu);
+    free(km);
+    s->keymem = NULL;
+}
+
+static struct km_slot *km_slot(struct keymem *km, const char *login)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (const unsigned char *p = (const unsigned char *)login; *p; p++) h = (h ^ *p) * 16777619u;
+    return &km->slot[h % KM_SLOTS];
+}
+
+/* Puts a cache row in memory (replacing whatever shared its slot). */
+static void km_put(srv *s, const char *login, const char *body, size_t len, bool notfound, int64_t fetched_at)
+{
+    struct keymem *km = s->keymem;
+    if (!km || strlen(login) >= sizeof(km->slot[0].login)) return;
+    char *copy = NULL;
+    if (body && len <= KM_BODY_MAX && (copy = malloc(len + 1))) {
+        memcpy(copy, body, len);
+        copy[len] = '\0';
+    }
+    pthread_mutex_lock(&km->mu);
+    struct km_slot *e = km_slot(km, login);
+    free(e->body);
+    e->body = NULL;
+    e->login[0] = '\0';
+    if (copy || !body) { /* a body too large (or no memory): the slot stays empty */
+        snprintf(e->login, sizeof(e->login), "%s", login);
+        e->body = copy;
+        e->len = copy ? len : 0;
+        e->notfound = notfound;
+        e->fetched_at = fetched_at;
+    }
+    pthread_mutex_unlock(&km->mu);
+}
+
+/* The memory copy of login's cache row: 0 with *body (a copy, may be NULL for notfound),
+ * GP_ENOTFOUND when memory does not hold it. */
+static int km_get(srv *s, const char *login, char **body, size_t *len, bool *notfound, int64_t *fetched_at)
+{
+    struct keymem *km = s->keymem;
+    int error = GP_ENOTFOUND;
+    if (!km) return error;
+    pthread_mutex_lock(&km->mu);
+    struct km_slot *e = km_slot(km, login);
+    if (e->login[0] && strcmp(e->login, login) == 0) {
+        *notfound = e->notfound;
+        *fetched_at = e->fetched_at;
+        *len = e->len;
+        *body = NULL;
+        error = 0;
+        if (e->body && !(*body = malloc(e->len + 1))) error = gp_error_setf(GP_ERROR, "out of memory");
+        else if (e->body) memcpy(*body, e->body, e->len + 1);
+    }
+    pthread_mutex_unlock(&km->mu);
+    return error;
+}
+
 static int cache_put(srv *s, const char *login, const char *body, size_t len, const char *result)
 {
+    int64_t now = (int64_t)time(NULL);
     store_lock(s->db);
     sqlite3_stmt *st = store_stmt(s->db, "INSERT INTO signer_keys (login, body, result, fetched_at) "
                                          "VALUES (?, ?, ?, ?) ON CONFLICT (login) DO UPDATE SET "
@@ -46,11 +139,12 @@ static int cache_put(srv *s, const char *login, const char *body, size_t len, co
         if (body) sqlite3_bind_blob(st, 2, body, (int)len, SQLITE_STATIC);
         else sqlite3_bind_null(st, 2);
         sqlite3_bind_text(st, 3, result, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 4, (sqlite3_int64)time(NULL));
+        sqlite3_bind_int64(st, 4, (sqlite3_int64)now);
         if (sqlite3_step(st) != SQLITE_DONE) error = store_fail(s->db, "caching keys");
         store_done(st);
     }
     store_unlock(s->db);
+    if (error == 0) km_put(s, login, body, len, strcmp(result, "ok") != 0, now);
     return error;
 }
 
@@ -60,6 +154,7 @@ static int cache_get(srv *s, const char *login, char **body, size_t *len, bool *
     int error = GP_ENOTFOUND;
     *body = NULL;
     *len = 0;
+    if ((error = km_get(s, login, body, len, notfound, fetched_at)) != GP_ENOTFOUND) return error;
     /* this thread's reader: no wait for the group commit holding the writer through its fsync */
     store *rd = store_reader(s->db);
     store_lock(rd);
@@ -79,6 +174,7 @@ static int cache_get(srv *s, const char *login, char **body, size_t *len, bool *
     }
     store_done(st);
     store_unlock(rd);
+    if (error == 0) km_put(s, login, *body, *len, *notfound, *fetched_at);
     return error;
 }
 
@@ -173,10 +269,27 @@ static bool cache_answers(srv *s, const char *table_sql, const char *login, bool
     return yes;
 }
 
+/* cache_answers() for signer_keys, from memory when it holds the row. */
+static bool dotkeys_cached(srv *s, const char *login, bool force_refresh)
+{
+    struct keymem *km = s->keymem;
+    if (km) {
+        int64_t fetched_at = -1;
+        pthread_mutex_lock(&km->mu);
+        struct km_slot *e = km_slot(km, login);
+        if (e->login[0] && strcmp(e->login, login) == 0) fetched_at = e->fetched_at;
+        pthread_mutex_unlock(&km->mu);
+        if (fetched_at >= 0) {
+            int64_t age = (int64_t)time(NULL) - fetched_at;
+            return force_refresh ? age < MIN_REFRESH_S : age < s->cfg.key_cache_ttl;
+        }
+    }
+    return cache_answers(s, "SELECT fetched_at FROM signer_keys WHERE login = ?", login, force_refresh);
+}
+
 bool keys_ready(srv *s, const char *login, bool force_refresh)
 {
-    bool dotkeys = mono_ms() < atomic_load(&breaker_until_ms) ||
-                   cache_answers(s, "SELECT fetched_at FROM signer_keys WHERE login = ?", login, force_refresh);
+    bool dotkeys = mono_ms() < atomic_load(&breaker_until_ms) || dotkeys_cached(s, login, force_refresh);
     if (!dotkeys || !github_enabled(s)) return dotkeys;
     return cache_answers(s, "SELECT fetched_at FROM signer_signing_keys WHERE login = ? AND "
                             "result IN ('ok', 'notfound')", login, force_refresh);

@@ -331,6 +331,10 @@ int main(int argc, char **argv)
         rc = fail("ledger");
         goto out;
     }
+    if (keys_start(&s) < 0) {
+        rc = fail("keys");
+        goto out;
+    }
     if (committer_start(&s) < 0) {
         rc = fail("committer");
         goto out;
@@ -358,6 +362,7 @@ out:
     worker_stop(&s);
     github_stop(&s);
     committer_stop(&s);
+    keys_stop(&s);
     ledger_close(&s);
     store_close(s.db);
     policy_free(s.pol);

@@ -99,6 +99,7 @@ struct srv {
     atomic_ulong commit_batches, commit_jobs;
 
     struct keyfetch *kf; /* intake.c: the key-fetch threads */
+    struct keymem *keymem; /* keys.c: signer_keys rows held in memory */
 };
 
 /* A handler's answer. body is owned by the response; ctype is static. */
@@ -151,6 +152,9 @@ int keys_get(srv *s, const char *login, bool force_refresh, gp_keylist **out, bo
 /* Whether keys_get() with the same arguments answers now without asking a remote source (fresh
  * cache entries, or the fetch breaker is open). A cache entry may expire in between: a hint. */
 bool keys_ready(srv *s, const char *login, bool force_refresh);
+/* The in-memory copy of the key cache (without it, every lookup reads SQLite). 0 or GP_ERROR. */
+int keys_start(srv *s);
+void keys_stop(srv *s);
 
 /* verify.c: verification outcome for a parsed receipt, shared by intake and worker. */
 typedef enum { V_VERIFIED, V_PENDING, V_BADSIG, V_NOKEYS, V_ERROR } verify_result;

@@ -117,6 +117,15 @@ class KeyFaultTest(unittest.TestCase):
             st, h, body = srv.post_receipt(receipt(k1, 4, signer="ghost"))  # no ghost.keys: 404
             self.assertEqual(st, 422, body)
             self.assertIn("publishes no keys", json.loads(body)["detail"])
+            # the refreshed set was written through to SQLite: after a restart, with the source
+            # down, it still verifies k2 (and still knows ghost publishes none)
+            srv.stop()
+            keys.set_mode("down")
+            srv.start()
+            st, h, body = srv.post_receipt(receipt(k2, 5))
+            self.assertEqual(st, 201, body)
+            st, h, body = srv.post_receipt(receipt(k1, 6, signer="ghost"))
+            self.assertEqual(st, 422, body)
         finally:
             srv.stop()
             keys.stop()
