@@ -5,16 +5,97 @@
 #include "error.h"
 
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <sodium.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* ---- SHA-256: libsodium for the first SODIUM_SHA256_BUDGET bytes, then OpenSSL ----------- */
+
+#define SODIUM_SHA256_BUDGET (256u << 10)
+
+static atomic_size_t sodium_sha256_bytes;
+static pthread_once_t sha256_md_once = PTHREAD_ONCE_INIT;
+static EVP_MD *sha256_md; /* fetched once, kept for the process */
+
+/* Whether `len` more bytes go to libsodium: until the process has hashed the budget there.
+ * Threads racing past the limit overshoot it a little, which only costs speed. */
+static bool sha256_by_sodium(size_t len)
+{
+    size_t used = atomic_load_explicit(&sodium_sha256_bytes, memory_order_relaxed);
+    if (used > SODIUM_SHA256_BUDGET || len > SODIUM_SHA256_BUDGET - used || sodium_init() < 0)
+        return false;
+    atomic_fetch_add_explicit(&sodium_sha256_bytes, len, memory_order_relaxed);
+    return true;
+}
+
+static void sha256_md_fetch(void)
+{
+    sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+/* OpenSSL's SHA-256, fetched once rather than looked up again on every digest. */
+static const EVP_MD *evp_sha256(void)
+{
+    pthread_once(&sha256_md_once, sha256_md_fetch);
+    return sha256_md ? sha256_md : EVP_sha256();
+}
+
 void gp_sha256(unsigned char out[GP_SHA256_LEN], const void *data, size_t len)
 {
     unsigned int n = 0;
-    EVP_Digest(data, len, out, &n, EVP_sha256(), NULL);
+    if (sha256_by_sodium(len))
+        crypto_hash_sha256(out, data, len);
+    else
+        EVP_Digest(data, len, out, &n, evp_sha256(), NULL);
 }
+
+struct gp_sha256_ctx {
+    EVP_MD_CTX *evp; /* NULL: libsodium's state below */
+    crypto_hash_sha256_state st;
+};
+
+gp_sha256_ctx *gp_sha256_begin(size_t size_hint)
+{
+    gp_sha256_ctx *c = calloc(1, sizeof(*c));
+    if (!c) return NULL;
+    if (sha256_by_sodium(size_hint)) {
+        crypto_hash_sha256_init(&c->st);
+    } else if (!(c->evp = EVP_MD_CTX_new()) || EVP_DigestInit_ex(c->evp, evp_sha256(), NULL) != 1) {
+        gp_sha256_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+void gp_sha256_update(gp_sha256_ctx *c, const void *data, size_t len)
+{
+    if (c->evp)
+        EVP_DigestUpdate(c->evp, data, len);
+    else
+        crypto_hash_sha256_update(&c->st, data, len);
+}
+
+void gp_sha256_end(gp_sha256_ctx *c, unsigned char out[GP_SHA256_LEN])
+{
+    if (!c) return;
+    if (c->evp)
+        EVP_DigestFinal_ex(c->evp, out, NULL);
+    else
+        crypto_hash_sha256_final(&c->st, out);
+    gp_sha256_free(c);
+}
+
+void gp_sha256_free(gp_sha256_ctx *c)
+{
+    if (!c) return;
+    EVP_MD_CTX_free(c->evp);
+    free(c);
+}
+
+/* ---- hex, base64, time, logins ------------------------------------------------------------ */
 
 void gp_hex(char *out, const unsigned char *in, size_t len)
 {
@@ -109,9 +190,16 @@ int gp_time_parse(time_t *out, const char *s)
     if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || (mo == 2 && d == 29 && !leap) || h > 23 ||
         mi > 59 || se > 60)
         return gp_error_setf(GP_EINVALID, "timestamp is not a valid date and time");
-    struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h, .tm_min = mi,
-                    .tm_sec = se};
-    *out = timegm(&tm);
+    /* timegm() without it: glibc's reads /etc/localtime on first use, which UTC never needs.
+     * Days since 1970-01-01 of the proleptic Gregorian calendar, counting years from March so
+     * that the leap day ends a year (H. Hinnant, "chrono-Compatible Low-Level Date Algorithms"). */
+    int ya = mo <= 2 ? y - 1 : y;
+    int era = (ya >= 0 ? ya : ya - 399) / 400; /* ya is -1 for January 0000 */
+    int yoe = ya - era * 400;
+    int doy = (153 * (mo > 2 ? mo - 3 : mo + 9) + 2) / 5 + d - 1;
+    int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    long long days = (long long)era * 146097 + doe - 719468;
+    *out = (time_t)(days * 86400 + h * 3600 + mi * 60 + se);
     return 0;
 }
 

@@ -1,8 +1,12 @@
 /*
  * util.h - small shared helpers: hex, SHA-256, standard base64, UTC timestamps, GitHub logins.
  *
- * SHA-256 is OpenSSL's (EVP); base64 is libsodium's, in the padded standard alphabet with no
- * whitespace allowed, which is exactly what receipt-v1.md requires of signature values.
+ * SHA-256 is libsodium's for the first 256 KiB a process hashes and OpenSSL's (EVP) after that:
+ * OpenSSL's first digest sets up its provider and algorithm tables (about 1 ms, a sixth of a
+ * whole `gpuproof-cli verify`), libsodium's costs nothing to start but runs at a quarter of the
+ * speed, so small jobs never pay for OpenSSL and large ones hash at its speed. The two give the
+ * same digests. base64 is libsodium's, in the padded standard alphabet with no whitespace
+ * allowed, which is exactly what receipt-v1.md requires of signature values.
  */
 #ifndef GP_UTIL_H
 #define GP_UTIL_H
@@ -16,6 +20,17 @@
 #define GP_SHA256_HEX_LEN 64
 
 void gp_sha256(unsigned char out[GP_SHA256_LEN], const void *data, size_t len);
+
+/* Incremental SHA-256 (thread-safe; one context per thread). */
+typedef struct gp_sha256_ctx gp_sha256_ctx;
+/* Starts a digest of about `size_hint` bytes (the implementation is chosen from it; more or
+ * fewer bytes are fine). NULL when out of memory or SHA-256 is unavailable. */
+gp_sha256_ctx *gp_sha256_begin(size_t size_hint);
+void gp_sha256_update(gp_sha256_ctx *c, const void *data, size_t len);
+/* Writes the digest into out and frees c. NULL is a no-op. */
+void gp_sha256_end(gp_sha256_ctx *c, unsigned char out[GP_SHA256_LEN]);
+/* Frees c without a digest (error paths). NULL is a no-op. */
+void gp_sha256_free(gp_sha256_ctx *c);
 /* Writes 2*len lower-case hex digits and a NUL into out (size 2*len+1). */
 void gp_hex(char *out, const unsigned char *in, size_t len);
 /* Writes the lower-case hex SHA-256 (64 digits + NUL) of data into out. */
