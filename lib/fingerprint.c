@@ -31,7 +31,6 @@
 #include <fcntl.h>
 #include <git2.h>
 #include <limits.h>
-#include <openssl/evp.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -189,9 +188,10 @@ static void work_fail(fp_work *w, int code, const char *msg)
 }
 
 /* Hashes one file of the working tree; leaves it not present when missing or not a regular file. */
-static int hash_file(fp_file *f, EVP_MD_CTX *ctx, unsigned char *buf, char *msg, size_t msglen)
+static int hash_file(fp_file *f, unsigned char *buf, char *msg, size_t msglen)
 {
     int fd = open(f->fs_path, O_RDONLY | O_CLOEXEC | O_NONBLOCK); /* a FIFO must not block us */
+    gp_sha256_ctx *ctx = NULL;
     struct stat st;
     int error = 0;
     if (fd < 0) {
@@ -201,10 +201,10 @@ static int hash_file(fp_file *f, EVP_MD_CTX *ctx, unsigned char *buf, char *msg,
     }
     if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) goto done; /* a directory (submodule) etc. */
 #ifdef POSIX_FADV_SEQUENTIAL
-    posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    if (st.st_size > READ_CHUNK) posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 #endif
-    if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
-        snprintf(msg, msglen, "SHA-256 is not available");
+    if (!(ctx = gp_sha256_begin((size_t)st.st_size))) {
+        snprintf(msg, msglen, "out of memory (SHA-256)");
         error = GP_ERROR;
         goto done;
     }
@@ -217,11 +217,13 @@ static int hash_file(fp_file *f, EVP_MD_CTX *ctx, unsigned char *buf, char *msg,
             goto done;
         }
         if (n == 0) break;
-        EVP_DigestUpdate(ctx, buf, (size_t)n);
+        gp_sha256_update(ctx, buf, (size_t)n);
     }
-    EVP_DigestFinal_ex(ctx, f->md, NULL);
+    gp_sha256_end(ctx, f->md);
+    ctx = NULL;
     f->present = true;
 done:
+    gp_sha256_free(ctx);
     close(fd);
     return error;
 }
@@ -229,17 +231,16 @@ done:
 static void *hash_worker(void *arg)
 {
     fp_work *w = arg;
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     unsigned char *buf = malloc(READ_CHUNK);
     char msg[512];
-    if (!ctx || !buf) {
+    if (!buf) {
         work_fail(w, GP_ERROR, "out of memory");
         goto done;
     }
     for (;;) {
         size_t i = atomic_fetch_add(&w->next, 1);
         if (i >= w->set->n || atomic_load(&w->error) != 0) break;
-        int rc = hash_file(&w->set->files[i], ctx, buf, msg, sizeof(msg));
+        int rc = hash_file(&w->set->files[i], buf, msg, sizeof(msg));
         if (rc < 0) {
             work_fail(w, rc, msg);
             break;
@@ -247,7 +248,6 @@ static void *hash_worker(void *arg)
     }
 done:
     free(buf);
-    EVP_MD_CTX_free(ctx);
     return NULL;
 }
 
@@ -256,10 +256,13 @@ static int hash_all(fp_set *set)
     fp_work w;
     pthread_t threads[MAX_THREADS];
     size_t started = 0;
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    size_t nthreads = cpus > 0 ? (size_t)cpus : 1;
-    if (nthreads > MAX_THREADS) nthreads = MAX_THREADS;
-    if (nthreads > set->n / FILES_PER_THREAD) nthreads = set->n / FILES_PER_THREAD;
+    size_t nthreads = set->n / FILES_PER_THREAD; /* 0 or 1: this thread alone */
+    if (nthreads > 1) { /* only then is the CPU count worth its look into /sys */
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        if (cpus < 1) cpus = 1;
+        if (nthreads > (size_t)cpus) nthreads = (size_t)cpus;
+        if (nthreads > MAX_THREADS) nthreads = MAX_THREADS;
+    }
     atomic_init(&w.next, 0);
     atomic_init(&w.error, 0);
     w.set = set;
@@ -290,17 +293,17 @@ static int cmp_file(const void *a, const void *b)
 /* Sorts, drops absent and repeated names, streams the JSON into SHA-256. */
 static int finish(gp_fingerprint *out, fp_set *set)
 {
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    gp_sha256_ctx *ctx = gp_sha256_begin(set->n * 100 + 12); /* about the JSON's size */
     gp_buf b = GP_BUF_INIT(0);
     unsigned char md[GP_SHA256_LEN];
     size_t count = 0;
     int error = 0;
-    if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
-        error = gp_error_setf(GP_ERROR, "SHA-256 is not available");
+    if (!ctx) {
+        error = gp_error_setf(GP_ERROR, "out of memory (SHA-256)");
         goto done;
     }
     if (set->n) qsort(set->files, set->n, sizeof(*set->files), cmp_file);
-    EVP_DigestUpdate(ctx, "{\"files\":{", 10);
+    gp_sha256_update(ctx, "{\"files\":{", 10);
     for (size_t i = 0; i < set->n; i++) {
         fp_file *f = &set->files[i];
         char hexd[GP_SHA256_HEX_LEN + 1];
@@ -320,16 +323,17 @@ static int finish(gp_fingerprint *out, fp_set *set)
         if ((error = gp_buf_add(&b, hexd, GP_SHA256_HEX_LEN)) < 0 ||
             (error = gp_buf_putc(&b, '"')) < 0)
             goto done;
-        EVP_DigestUpdate(ctx, b.ptr, b.len);
+        gp_sha256_update(ctx, b.ptr, b.len);
         count++;
     }
-    EVP_DigestUpdate(ctx, "}}", 2);
-    EVP_DigestFinal_ex(ctx, md, NULL);
+    gp_sha256_update(ctx, "}}", 2);
+    gp_sha256_end(ctx, md);
+    ctx = NULL;
     gp_hex(out->digest, md, sizeof(md));
     out->file_count = count;
 done:
     gp_buf_free(&b);
-    EVP_MD_CTX_free(ctx);
+    gp_sha256_free(ctx);
     return error;
 }
 
