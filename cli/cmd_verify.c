@@ -117,32 +117,26 @@ static bool in_list(char **v, size_t n, const char *s)
     return false;
 }
 
-/* "ok" / "failed" for the commit check; CLI_ERROR when the repository cannot be read. */
-static int check_commit(const char **verdict, result *res, const char *repo_dir, const char *sha, bool json_out)
+/* "ok" / "failed" for the commit check in the open repository. */
+static void check_commit(const char **verdict, result *res, git_repository *repo, const char *repo_dir,
+                         const char *sha)
 {
-    git_repository *repo = NULL;
     git_oid head, want;
-    int rc = CLI_OK, g;
+    int g;
 
-    git_libgit2_init();
-    if (git_repository_open_ext(&repo, repo_dir, 0, NULL) != 0) {
-        const git_error *e = git_error_last();
-        rc = cli_fail(json_out, "%s is not a git repository: %s", repo_dir, e ? e->message : "?");
-        goto done;
-    }
     if (git_reference_name_to_id(&head, repo, "HEAD") != 0) {
         *verdict = "failed";
         problem(res, "The repository at %s has no HEAD commit.", repo_dir);
-        goto done;
+        return;
     }
     if (strlen(sha) != 40 || git_oid_fromstr(&want, sha) != 0) {
         *verdict = "failed";
         problem(res, "The receipt's commit %s is not a commit of the repository at %s.", sha, repo_dir);
-        goto done;
+        return;
     }
     if (git_oid_equal(&head, &want)) {
         *verdict = "ok";
-        goto done;
+        return;
     }
     g = git_graph_descendant_of(repo, &head, &want);
     if (g == 1) {
@@ -157,10 +151,6 @@ static int check_commit(const char **verdict, result *res, const char *repo_dir,
             problem(res, "The receipt's commit %s is neither HEAD nor an ancestor of HEAD in %s.", sha, repo_dir);
         git_object_free(obj);
     }
-done:
-    git_repository_free(repo);
-    git_libgit2_shutdown();
-    return rc;
 }
 
 int cmd_verify(int argc, char **argv)
@@ -188,6 +178,8 @@ int cmd_verify(int argc, char **argv)
     size_t len = 0, keys_len = 0, nskips = 0;
     gp_receipt *r = NULL;
     gp_keylist *keys = NULL;
+    git_repository *repo = NULL;
+    bool git_up = false;
     const gp_pubkey *used = NULL;
     result res = {json_array(), true};
     const char *v_sig = "unsigned", *v_fp = "skipped", *v_commit = "skipped", *v_tests = "ok", *v_skips = "ok",
@@ -276,8 +268,21 @@ int cmd_verify(int argc, char **argv)
         }
     }
 
-    /* fingerprint against the working tree */
-    error = gp_fingerprint_workdir(&fp, repo_dir, r->fp_paths, r->fp_npaths);
+    /* fingerprint against the working tree; the repository is opened once for it and the commit */
+    git_libgit2_init();
+    git_up = true;
+    if ((error = git_repository_open_ext(&repo, repo_dir, 0, NULL)) < 0) {
+        const git_error *e = git_error_last();
+        rc = cli_fail(json_out, "cannot fingerprint the repository at %s: %s: %s", repo_dir, repo_dir,
+                      e && e->message ? e->message : "libgit2 error");
+        goto done;
+    }
+    if (git_repository_is_bare(repo)) {
+        rc = cli_fail(json_out, "cannot fingerprint the repository at %s: %s is a bare repository: use a commit's "
+                                "fingerprint", repo_dir, repo_dir);
+        goto done;
+    }
+    error = gp_fingerprint_workdir_repo(&fp, repo, r->fp_paths, r->fp_npaths);
     if (error < 0) {
         rc = cli_fail(json_out, "cannot fingerprint the repository at %s: %s", repo_dir, gp_error_last());
         goto done;
@@ -292,9 +297,7 @@ int cmd_verify(int argc, char **argv)
     }
 
     /* commit */
-    if (r->commit_sha) {
-        if (check_commit(&v_commit, &res, repo_dir, r->commit_sha, json_out) != CLI_OK) goto done;
-    }
+    if (r->commit_sha) check_commit(&v_commit, &res, repo, repo_dir, r->commit_sha);
 
     /* tests */
     if (r->ntests == 0) {
@@ -398,6 +401,8 @@ int cmd_verify(int argc, char **argv)
         printf("%s\n", res.ok ? "OK: the receipt verifies" : "FAILED: the receipt does not verify");
     }
 done:
+    git_repository_free(repo);
+    if (git_up) git_libgit2_shutdown();
     json_decref(res.problems);
     cli_strv_free(skips, nskips);
     gp_keylist_free(keys);

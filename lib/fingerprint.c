@@ -339,24 +339,27 @@ done:
 
 /* ---- working tree ----------------------------------------------------------------------- */
 
-int gp_fingerprint_workdir(gp_fingerprint *out, const char *repo_dir, const char *const *paths,
-                           size_t npaths)
+/* Opens the repository containing dir (NULL = "."), searching upwards as git does. */
+static int open_repo(git_repository **repo, const char *dir)
 {
-    git_repository *repo = NULL;
+    int rc = git_repository_open_ext(repo, dir ? dir : ".", 0, NULL);
+    if (rc < 0) return git_fail(rc == GIT_ENOTFOUND ? GP_ENOTFOUND : GP_ERROR, dir ? dir : ".");
+    return 0;
+}
+
+/* The working tree's fingerprint; `where` names the repository in messages. */
+static int workdir_fp(gp_fingerprint *out, git_repository *repo, const char *where,
+                      const char *const *paths, size_t npaths)
+{
     git_index *index = NULL;
     fp_specs specs = {0};
     fp_set set = {0};
     const char *workdir;
-    int error, rc;
+    int error;
 
-    git_libgit2_init();
-    if ((rc = git_repository_open_ext(&repo, repo_dir ? repo_dir : ".", 0, NULL)) < 0) {
-        error = git_fail(rc == GIT_ENOTFOUND ? GP_ENOTFOUND : GP_ERROR, repo_dir ? repo_dir : ".");
-        goto done;
-    }
     if (!(workdir = git_repository_workdir(repo))) {
         error = gp_error_setf(GP_EINVALID, "%s is a bare repository: use a commit's fingerprint",
-                              repo_dir);
+                              where);
         goto done;
     }
     if ((error = specs_init(&specs, paths, npaths)) < 0) goto done;
@@ -386,9 +389,27 @@ done:
     set_free(&set);
     specs_free(&specs);
     git_index_free(index);
+    return error;
+}
+
+int gp_fingerprint_workdir(gp_fingerprint *out, const char *repo_dir, const char *const *paths,
+                           size_t npaths)
+{
+    git_repository *repo = NULL;
+    int error;
+
+    git_libgit2_init();
+    if ((error = open_repo(&repo, repo_dir)) == 0)
+        error = workdir_fp(out, repo, repo_dir ? repo_dir : ".", paths, npaths);
     git_repository_free(repo);
     git_libgit2_shutdown();
     return error;
+}
+
+int gp_fingerprint_workdir_repo(gp_fingerprint *out, git_repository *repo, const char *const *paths,
+                                size_t npaths)
+{
+    return workdir_fp(out, repo, git_repository_path(repo), paths, npaths);
 }
 
 /* ---- commit tree ------------------------------------------------------------------------ */
@@ -513,30 +534,31 @@ static int walk_cb(const char *root, const git_tree_entry *entry, void *payload)
     return 0;
 }
 
-int gp_fingerprint_commit(gp_fingerprint *out, const char *repo_dir, const char *commit,
-                          const char *const *paths, size_t npaths)
+/* GP_EINVALID unless commit is 4 to 40 hex digits. */
+static int commit_id_check(const char *commit)
 {
-    git_repository *repo = NULL;
+    size_t clen = commit ? strlen(commit) : 0;
+    if (clen < 4 || clen > GIT_OID_HEXSZ || !gp_is_hex(commit, clen))
+        return gp_error_setf(GP_EINVALID, "commit \"%.80s\" is not 4 to 40 hex digits",
+                             commit ? commit : "");
+    return 0;
+}
+
+/* The fingerprint of a commit's tree; `where` names the repository in messages. */
+static int commit_fp(gp_fingerprint *out, git_repository *repo, const char *where,
+                     const char *commit, const char *const *paths, size_t npaths)
+{
     git_commit *c = NULL;
     git_tree *tree = NULL;
     fp_specs specs = {0};
     fp_set set = {0};
     tree_walk w = {0};
     git_oid oid;
-    size_t clen = commit ? strlen(commit) : 0;
     int error, rc;
 
-    git_libgit2_init();
     gp_buf_init(&w.path, 0);
-    if (clen < 4 || clen > GIT_OID_HEXSZ || !gp_is_hex(commit, clen)) {
-        error = gp_error_setf(GP_EINVALID, "commit \"%.80s\" is not 4 to 40 hex digits",
-                              commit ? commit : "");
-        goto done;
-    }
-    if ((rc = git_repository_open_ext(&repo, repo_dir ? repo_dir : ".", 0, NULL)) < 0) {
-        error = git_fail(rc == GIT_ENOTFOUND ? GP_ENOTFOUND : GP_ERROR, repo_dir ? repo_dir : ".");
-        goto done;
-    }
+    if ((error = commit_id_check(commit)) < 0) goto done;
+    size_t clen = strlen(commit);
     if (git_oid_fromstrn(&oid, commit, clen) < 0) {
         error = git_fail(GP_EINVALID, "bad commit id");
         goto done;
@@ -545,7 +567,7 @@ int gp_fingerprint_commit(gp_fingerprint *out, const char *repo_dir, const char 
         if (rc == GIT_EAMBIGUOUS)
             error = gp_error_setf(GP_EINVALID, "commit %s is ambiguous: give more digits", commit);
         else if (rc == GIT_ENOTFOUND || rc == GIT_EINVALIDSPEC)
-            error = gp_error_setf(GP_ENOTFOUND, "commit %s is not in %s", commit, repo_dir);
+            error = gp_error_setf(GP_ENOTFOUND, "commit %s is not in %s", commit, where);
         else
             error = git_fail(GP_ERROR, "cannot read the commit");
         goto done;
@@ -570,7 +592,25 @@ done:
     gp_buf_free(&w.path);
     git_tree_free(tree);
     git_commit_free(c);
+    return error;
+}
+
+int gp_fingerprint_commit(gp_fingerprint *out, const char *repo_dir, const char *commit,
+                          const char *const *paths, size_t npaths)
+{
+    git_repository *repo = NULL;
+    int error;
+
+    git_libgit2_init();
+    if ((error = commit_id_check(commit)) == 0 && (error = open_repo(&repo, repo_dir)) == 0)
+        error = commit_fp(out, repo, repo_dir ? repo_dir : ".", commit, paths, npaths);
     git_repository_free(repo);
     git_libgit2_shutdown();
     return error;
+}
+
+int gp_fingerprint_commit_repo(gp_fingerprint *out, git_repository *repo, const char *commit,
+                               const char *const *paths, size_t npaths)
+{
+    return commit_fp(out, repo, git_repository_path(repo), commit, paths, npaths);
 }

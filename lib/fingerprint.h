@@ -16,12 +16,15 @@
  * missing files and non-files (submodules, links to directories) are left out. Commit: symlinks
  * are resolved inside the tree; links leaving the tree and submodules are left out.
  *
- * Both functions call git_libgit2_init() and git_libgit2_shutdown() themselves (reference
- * counted): callers need not. A long-running program may hold its own git_libgit2_init() to keep
- * libgit2's global state alive between calls. libgit2 refuses repositories owned by another user
- * (safe.directory); a server reading mirrors it does not own must relax that itself
- * (git_libgit2_opts(GIT_OPT_SET_OWNER_VALIDATION, 0)). The working tree is hashed on up to 8
- * threads (one per online CPU, at least 32 files each); both functions are thread-safe.
+ * The two functions that take a directory call git_libgit2_init() and git_libgit2_shutdown()
+ * themselves (reference counted): callers need not. The `_repo` variants work on a repository
+ * the caller has opened (and so initialised libgit2 for), so that a program that also reads
+ * the repository's history opens it once (gpuproof-cli verify). A long-running program may
+ * hold its own git_libgit2_init() to keep libgit2's global state alive between calls. libgit2
+ * refuses repositories owned by another user (safe.directory); a server reading mirrors it does
+ * not own must relax that itself (git_libgit2_opts(GIT_OPT_SET_OWNER_VALIDATION, 0)). The working
+ * tree is hashed on up to 8 threads (one per online CPU, at least 32 files each); all four
+ * functions are thread-safe (the `_repo` ones as far as libgit2 allows sharing `repo`).
  */
 #ifndef GP_FINGERPRINT_H
 #define GP_FINGERPRINT_H
@@ -29,6 +32,8 @@
 #include "util.h"
 
 #include <stddef.h>
+
+typedef struct git_repository git_repository; /* libgit2's, as <git2/types.h> declares it */
 
 typedef struct gp_fingerprint {
     char digest[GP_SHA256_HEX_LEN + 1];
@@ -39,11 +44,17 @@ typedef struct gp_fingerprint {
  * GP_ENOTFOUND when repo_dir is in no repository, GP_EINVALID for a bare one or bad paths. */
 int gp_fingerprint_workdir(gp_fingerprint *out, const char *repo_dir, const char *const *paths,
                            size_t npaths);
+/* The same from an open repository (borrowed). GP_EINVALID for a bare one or bad paths. */
+int gp_fingerprint_workdir_repo(gp_fingerprint *out, git_repository *repo, const char *const *paths,
+                                size_t npaths);
 
 /* From the tree of `commit` (hex, full or abbreviated, 4 to 40 digits; not a ref name) in the
  * (bare or not) repository at repo_dir. GP_ENOTFOUND when the commit is not there (or repo_dir is
  * no repository), GP_EINVALID for a malformed or ambiguous id or bad paths. */
 int gp_fingerprint_commit(gp_fingerprint *out, const char *repo_dir, const char *commit,
                           const char *const *paths, size_t npaths);
+/* The same in an open repository (borrowed). */
+int gp_fingerprint_commit_repo(gp_fingerprint *out, git_repository *repo, const char *commit,
+                               const char *const *paths, size_t npaths);
 
 #endif
