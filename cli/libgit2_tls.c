@@ -1,21 +1,38 @@
 /*
- * libgit2_tls.c - keeps git_libgit2_init() from parsing the system CA bundle in gpuproof-cli.
+ * libgit2_tls.c - keeps git_libgit2_init() from setting up network transports gpuproof-cli
+ * never uses.
  *
- * libgit2 built with mbedTLS (Debian's libgit2-1.5) loads and parses every certificate of
- * /etc/ssl/certs/ca-certificates.crt inside git_libgit2_init(): about 10 ms of CPU, a third of a
- * whole `gpuproof-cli verify` (docs/performance.md). gpuproof-cli never lets libgit2 open a
- * network connection (repositories are local; keys and the server are fetched with libcurl,
- * which has its own CA store), so those certificates are never used.
+ * gpuproof-cli never lets libgit2 open a network connection: repositories are local; keys and
+ * the server are fetched with libcurl, which has its own TLS setup. Yet git_libgit2_init() of
+ * Debian's libgit2-1.5 readies its TLS (mbedTLS) and SSH (libssh2) transports on every call, and
+ * that was most of the CPU time of a whole `gpuproof-cli verify` (docs/performance.md). The
+ * definitions below, in the executable, take the place of the libraries' own for libgit2 (the
+ * dynamic linker binds a library's reference to the executable's symbol first). The server
+ * does not link this file.
  *
- * This definition in the executable takes the place of mbedTLS's for libgit2 (the dynamic linker
- * binds libgit2's reference to the executable's symbol first): it loads nothing and reports
- * success. Should libgit2 ever be asked for TLS here, it would have no trusted CA and refuse
- * every certificate: it fails closed. With a libgit2 built on OpenSSL or WinHTTP this function
- * is simply never called.
+ *   mbedtls_x509_crt_parse_file  loads and parses every certificate of the system CA bundle
+ *                                (about 10 ms). Here it loads nothing: should libgit2 ever be
+ *                                asked for TLS, it has no trusted CA and refuses every
+ *                                certificate, so it fails closed.
+ *   libssh2_init                 initialises libssh2's crypto back end, which for OpenSSL loads
+ *                                and registers OpenSSL's built-in engines and error strings
+ *                                (about 0.4 ms). Here it does nothing; OpenSSL initialises
+ *                                itself on first use, and libssh2 (also libcurl's) is never
+ *                                asked for a session by gpuproof-cli.
+ *   mbedtls_havege_init          fills the state of mbedTLS's (deprecated) HAVEGE entropy
+ *                                source with about a million instructions of timed,
+ *                                cache-thrashing loops (an eighth of a whole verify), for the
+ *                                DRBG libgit2 seeds for TLS it never does here. Here it only
+ *                                zeroes the state, as the real function does first; that DRBG
+ *                                is seeded from the platform's getrandom() source as well.
+ *
+ * With a libgit2 built on OpenSSL or without SSH support these functions are simply never
+ * called.
  */
 struct mbedtls_x509_crt;
 
 int mbedtls_x509_crt_parse_file(struct mbedtls_x509_crt *chain, const char *path);
+int libssh2_init(int flags);
 
 int mbedtls_x509_crt_parse_file(struct mbedtls_x509_crt *chain, const char *path)
 {
@@ -23,3 +40,23 @@ int mbedtls_x509_crt_parse_file(struct mbedtls_x509_crt *chain, const char *path
     (void)path;
     return 0;
 }
+
+int libssh2_init(int flags)
+{
+    (void)flags;
+    return 0;
+}
+
+#if defined(__has_include)
+#if __has_include(<mbedtls/havege.h>)
+#include <mbedtls/havege.h>
+#include <string.h>
+
+#if defined(MBEDTLS_HAVEGE_C)
+void mbedtls_havege_init(mbedtls_havege_state *hs)
+{
+    memset(hs, 0, sizeof(*hs));
+}
+#endif
+#endif
+#endif
