@@ -39,16 +39,26 @@ static int run_alone(srv *s, commit_fn apply, void *arg)
     return error;
 }
 
+/* One of the savepoint statements, prepared once (the committer runs three per job). */
+static int savepoint(srv *s, const char *sql)
+{
+    sqlite3_stmt *st = store_stmt(s->db, sql);
+    if (!st) return GP_ERROR;
+    int rc = sqlite3_step(st);
+    store_done(st);
+    return rc == SQLITE_DONE ? 0 : store_fail(s->db, sql);
+}
+
 static void run_batch(srv *s, commit_job *jobs)
 {
     int error;
     store_lock(s->db);
     if ((error = store_begin(s->db)) < 0) goto finish;
     for (commit_job *j = jobs; j; j = j->next) {
-        if ((j->result = store_exec(s->db, "SAVEPOINT job")) < 0) continue;
+        if ((j->result = savepoint(s, "SAVEPOINT job")) < 0) continue;
         j->result = j->apply(s, j->arg);
-        if (j->result < 0) store_exec(s->db, "ROLLBACK TO job");
-        store_exec(s->db, "RELEASE job");
+        if (j->result < 0) savepoint(s, "ROLLBACK TO job");
+        savepoint(s, "RELEASE job");
     }
     if ((error = store_commit(s->db)) < 0) store_rollback(s->db);
 finish:

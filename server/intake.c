@@ -94,17 +94,15 @@ static void lower_commit(char out[65], const gp_receipt *r)
     for (char *c = out; *c; c++) if (*c >= 'A' && *c <= 'F') *c = (char)(*c - 'A' + 'a');
 }
 
-/* Inserts the receipt row (leaf_idx -1: no ledger leaf yet). Lock held, inside a transaction.
- * GP_EEXISTS when the id is there. received_at gets the time stored; *gpus_out (when not NULL)
- * the gpus JSON text stored, which the caller frees. */
+/* Inserts the receipt row (leaf_idx -1: no ledger leaf yet; gpus: gpus_json()'s text). Lock held,
+ * inside a transaction. GP_EEXISTS when the id is there. received_at gets the time stored. */
 static int insert_receipt(srv *s, const gp_receipt *r, const char *raw, size_t rawlen, const char *status,
                           const char *fp, const char *type, const char *verified_at, bool validates,
-                          const char *reasons, int64_t next_attempt_ms, int64_t leaf_idx, char received_at[21],
-                          char **gpus_out)
+                          const char *reasons, int64_t next_attempt_ms, int64_t leaf_idx, const char *gpus,
+                          char received_at[21])
 {
     char repobuf[256], commit[65];
     const char *repo = repo_of(r, repobuf, sizeof(repobuf));
-    char *gpus = gpus_json(r);
     lower_commit(commit, r);
     gp_time_format(received_at, time(NULL));
     sqlite3_stmt *st = store_stmt(s->db,
@@ -113,10 +111,7 @@ static int insert_receipt(srv *s, const gp_receipt *r, const char *raw, size_t r
         "passed, failed, skipped, total, gpus, validates, reasons, next_attempt_ms, leaf_idx) "
         "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (id) DO NOTHING");
     int error = 0;
-    if (!st || !gpus) {
-        free(gpus);
-        return st ? gp_error_setf(GP_ERROR, "out of memory") : GP_ERROR;
-    }
+    if (!st) return GP_ERROR;
     int i = 1;
     sqlite3_bind_text(st, i++, r->id, -1, SQLITE_STATIC);
     sqlite3_bind_blob(st, i++, raw, (int)rawlen, SQLITE_STATIC);
@@ -145,8 +140,6 @@ static int insert_receipt(srv *s, const gp_receipt *r, const char *raw, size_t r
     if (sqlite3_step(st) != SQLITE_DONE) error = store_fail(s->db, "storing a receipt");
     else if (sqlite3_changes(store_db(s->db)) == 0) error = GP_EEXISTS;
     store_done(st);
-    if (error == 0 && gpus_out) *gpus_out = gpus;
-    else free(gpus);
     return error;
 }
 
@@ -168,7 +161,8 @@ typedef struct verified_job {
     size_t rawlen;
     bool validates, was_pending;
     int64_t index;
-    /* what apply_verified() wrote, for the 201 answer (inserted receipts; freed by job_clear()) */
+    /* made by job_prepare() on the request's thread, so that the committer, which every receipt
+     * waits for in turn, only runs SQL; freed by job_clear() */
     char *entry, *gpus;
     size_t entry_len;
     char received_at[21], verified_at[21];
@@ -182,29 +176,36 @@ static void job_clear(verified_job *j)
     j->entry_len = 0;
 }
 
+/* The ledger entry and the gpus text of j's receipt (j->r, j->fp set), verified now. */
+static int job_prepare(verified_job *j)
+{
+    const gp_receipt *r = j->r;
+    char repobuf[256], commit[65];
+    lower_commit(commit, r);
+    gp_time_format(j->verified_at, time(NULL));
+    int error = ledger_entry_bytes(&j->entry, &j->entry_len, r->id, repo_of(r, repobuf, sizeof(repobuf)), commit,
+                                   r->sig_signer, j->fp, j->verified_at);
+    if (error == 0 && !(j->gpus = gpus_json(r))) error = gp_error_setf(GP_ERROR, "out of memory");
+    if (error < 0) job_clear(j);
+    return error;
+}
+
 /* Inside the group-commit transaction: the receipt verified (inserted, or pending -> verified)
  * and its ledger leaf appended. */
 static int apply_verified(srv *s, void *arg)
 {
     verified_job *j = arg;
     const gp_receipt *r = j->r;
-    char repobuf[256], commit[65];
-    int error;
-    job_clear(j); /* a batch that failed may run its jobs again */
-    j->index = -1;
-    lower_commit(commit, r);
-    gp_time_format(j->verified_at, time(NULL));
-    if ((error = ledger_entry_bytes(&j->entry, &j->entry_len, r->id, repo_of(r, repobuf, sizeof(repobuf)), commit,
-                                    r->sig_signer, j->fp, j->verified_at)) < 0)
-        goto done;
     int64_t index = -1;
-    if ((error = ledger_next_index_locked(s, &index)) < 0) goto done;
+    int error;
+    j->index = -1;
+    if ((error = ledger_next_index_locked(s, &index)) < 0) return error;
     if (j->was_pending) {
         sqlite3_stmt *st = store_stmt(s->db, "UPDATE receipts SET status = 'verified', key_fingerprint = ?, "
                                              "key_type = ?, verified_at = ?, validates = ?, reasons = ?, "
                                              "last_error = NULL, next_attempt_ms = NULL, leaf_idx = ? "
                                              "WHERE id = ? AND status = 'pending'");
-        if (!st) { error = GP_ERROR; goto done; }
+        if (!st) return GP_ERROR;
         sqlite3_bind_text(st, 1, j->fp, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, j->type, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 3, j->verified_at, -1, SQLITE_STATIC);
@@ -214,19 +215,17 @@ static int apply_verified(srv *s, void *arg)
         sqlite3_bind_text(st, 7, r->id, -1, SQLITE_STATIC);
         int rc = sqlite3_step(st);
         store_done(st);
-        if (rc != SQLITE_DONE) { error = store_fail(s->db, "marking a receipt verified"); goto done; }
-        if (sqlite3_changes(store_db(s->db)) == 0) { error = GP_EEXISTS; goto done; }
+        if (rc != SQLITE_DONE) return store_fail(s->db, "marking a receipt verified");
+        if (sqlite3_changes(store_db(s->db)) == 0) return GP_EEXISTS;
     } else {
         error = insert_receipt(s, r, j->raw, j->rawlen, "verified", j->fp, j->type, j->verified_at, j->validates,
-                               j->reasons, 0, index, j->received_at, &j->gpus);
-        if (error < 0) goto done;
+                               j->reasons, 0, index, j->gpus, j->received_at);
+        if (error < 0) return error;
     }
-    if ((error = ledger_append_locked(s, r->id, j->entry, j->entry_len, index)) < 0) goto done;
+    if ((error = ledger_append_locked(s, r->id, j->entry, j->entry_len, index)) < 0) return error;
     j->index = index;
     github_commit_changed_locked(s, r);
-done:
-    if (error < 0) job_clear(j);
-    return error;
+    return 0;
 }
 
 /* The summary of the receipt apply_verified() just inserted, from the values it wrote. */
@@ -255,7 +254,8 @@ int record_verified(srv *s, const gp_receipt *r, const char *raw, size_t rawlen,
     char *reasons = evaluate(s, r, &j.validates);
     if (!reasons) return gp_error_setf(GP_ERROR, "out of memory");
     j.reasons = reasons;
-    int error = commit_run(s, apply_verified, &j);
+    int error = job_prepare(&j);
+    if (error == 0) error = commit_run(s, apply_verified, &j);
     free(reasons);
     job_clear(&j);
     if (error == 0) {
@@ -276,10 +276,12 @@ static int apply_pending(srv *s, void *arg)
 {
     pending_job *j = arg;
     /* Not yet verified: it validates nothing until it is. */
-    char received_at[21];
+    char received_at[21], *gpus = gpus_json(j->r);
+    if (!gpus) return gp_error_setf(GP_ERROR, "out of memory");
     int error = insert_receipt(s, j->r, j->raw, j->rawlen, "pending", NULL, NULL, NULL, false,
                                "[\"the signature is not verified yet: the signer's keys could not be fetched\"]",
-                               j->next_ms, -1, received_at, NULL);
+                               j->next_ms, -1, gpus, received_at);
+    free(gpus);
     if (error == 0) github_commit_changed_locked(s, j->r);
     return error;
 }
@@ -369,7 +371,7 @@ static int wait_prepare(intake_wait *w, const char *fp, const char *type)
     w->j.type = w->type;
     w->j.reasons = w->reasons;
     w->j.index = -1;
-    return 0;
+    return job_prepare(&w->j);
 }
 
 /* Queues w's write; w->resume runs once it is durable (or failed). w is not to be touched after. */
