@@ -8,6 +8,10 @@
  * signer publishes none -> 422) -> signature (422 when no key verifies; a cached key set that
  * fails is refreshed once first) -> stored verified with its leaf (201). Nothing is stored for
  * a 4xx; a response is sent only after the transaction that holds the receipt committed.
+ * "Stored before" is asked where it changes the work or the answer, not up front: the insert of a
+ * verified or pending receipt finds a stored id itself (ON CONFLICT, then 200), so the common
+ * case reads nothing before the group commit; a receipt whose keys must be fetched, or whose
+ * outcome is an error, asks first (stored()), so that a stored receipt is answered 200 as before.
  * A POST whose keys must be fetched is finished by the key-fetch threads below, its connection
  * suspended meanwhile, so no HTTP thread ever waits for a key source.
  */
@@ -580,17 +584,17 @@ static void intake(srv *s, const char *body, size_t len, srv_resp *resp, void (*
         resp_problem(resp, 403, why);
         goto done;
     }
-    if (stored(s, r->id)) {
-        answer_summary(s, r->id, 200, NULL, resp);
-        goto done;
-    }
-    if (!r->signed_) {
+    if (!r->signed_) { /* never stored: no "stored before" to find */
         resp_problem(resp, 422, "the receipt is not signed; sign it (gpuproof-cli sign) with a key "
                                 "your GitHub account publishes");
         goto done;
     }
     bool need_fetch = false;
     verify_result v = verify_keys(s, r, fp, type, later ? &need_fetch : NULL);
+    if (need_fetch && stored(s, r->id)) {
+        answer_summary(s, r->id, 200, NULL, resp); /* nothing to fetch for */
+        goto done;
+    }
     if (need_fetch) {
         /* not cached: fetched on a key-fetch thread, not on this HTTP thread */
         intake_wait *w = calloc(1, sizeof(*w));
@@ -625,6 +629,10 @@ static void answer_verdict(srv *s, const gp_receipt *r, verify_result v, const c
     char msg[512];
     int64_t index = -1;
     int error;
+    if (v != V_VERIFIED && v != V_PENDING && stored(s, r->id)) {
+        answer_summary(s, r->id, 200, NULL, resp); /* stored before: the outcome now does not matter */
+        return;
+    }
     switch (v) {
     case V_VERIFIED:
         error = record_verified(s, r, body, len, fp, type, false, &index);

@@ -76,7 +76,9 @@ class ConcurrencyTest(unittest.TestCase):
             self.assertIn("gpuproof_ledger_size %d" % N, text)
             batches = int(re.search(r"gpuproof_commit_batches_total (\d+)", text).group(1))
             jobs = int(re.search(r"gpuproof_commit_jobs_total (\d+)", text).group(1))
-            self.assertEqual(jobs, N)
+            # the resubmits verified again and found their id at the insert (ON CONFLICT): a job
+            # each that stored nothing (the ledger size above and the indexes say so)
+            self.assertEqual(jobs, N + N // 2)
             print("group commit: %d receipts in %d transactions" % (jobs, batches))
             self.assertEqual(srv.stop(), 0)
             p = subprocess.run([gpserver.SERVER_BIN, "check-ledger", "--db", srv.db, "--ledger-key",

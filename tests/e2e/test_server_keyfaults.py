@@ -126,6 +126,10 @@ class KeyFaultTest(unittest.TestCase):
             self.assertEqual(st, 201, body)
             st, h, body = srv.post_receipt(receipt(k1, 6, signer="ghost"))
             self.assertEqual(st, 422, body)
+            # stored before: 200 with the stored summary, nothing stored twice
+            st, h, body = srv.post_receipt(receipt(k2, 2))
+            self.assertEqual(st, 200, body)
+            self.assertEqual(json.loads(body)["ledger"]["index"], 1)
         finally:
             srv.stop()
             keys.stop()
