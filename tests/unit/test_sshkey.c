@@ -27,7 +27,9 @@ static char *path_of(const char *rel)
     return path;
 }
 
-static char *slurp(const char *rel, size_t *len)
+/* noinline: inlined, gcc 12 -O3 takes the returned buffer for a pointer to the local `text`
+ * (whose address gp_read_file() gets) and warns -Wdangling-pointer at every use */
+__attribute__((noinline)) static char *slurp(const char *rel, size_t *len)
 {
     char *text = NULL;
     size_t n = 0;
