@@ -36,7 +36,7 @@ bench-deps:
 # Release build of the two programs, then the generator (linked with the server's own modules, so
 # that the databases it writes are the server's rows) and the load generator.
 bench-build: bench-deps
-	cmake -S . -B $(BENCH_DIR) -DCMAKE_BUILD_TYPE=Release -DGP_WERROR=OFF >/dev/null
+	cmake -S . -B $(BENCH_DIR) -DCMAKE_BUILD_TYPE=Release >/dev/null
 	cmake --build $(BENCH_DIR) --target gpuproof-server gpuproof-cli -j$(JOBS)
 	$(CC) -std=gnu11 -O2 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -Iserver -Ilib \
 	  -o $(BENCH_DIR)/gpbench-gen bench/gen.c \
