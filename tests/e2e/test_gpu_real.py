@@ -22,7 +22,7 @@ import sys
 import tempfile
 
 CLI = os.path.abspath(os.environ.get("GP_CLI_BIN", "build/gpuproof-cli"))
-PY = "/usr/bin/python3"
+PY = os.environ.get("PYTHON", "/usr/bin/python3")
 failures = []
 
 WORKLOAD = r'''
