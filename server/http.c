@@ -507,6 +507,27 @@ static void log_request(srv *s, req *q)
     json_decref(line);
 }
 
+/* libmicrohttpd's unescaping of the path and of query values, except that "%00" stays as it is:
+ * decoded, a NUL would cut the name the handlers see ("/static/app.js%00.css" would serve app.js).
+ * Kept literal, such a name matches nothing and a value holding it fails validation. */
+static size_t unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+    (void)cls;
+    (void)c;
+    char *out = s;
+    for (const char *in = s; *in;) {
+        unsigned char b = 0;
+        if (in[0] == '%' && in[1] && in[2] && gp_unhex(&b, 1, in + 1, 2) == 0 && b != 0) {
+            *out++ = (char)b;
+            in += 3;
+        } else {
+            *out++ = *in++;
+        }
+    }
+    *out = '\0';
+    return (size_t)(out - s);
+}
+
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
@@ -663,6 +684,7 @@ int http_start(srv *s, char *bound, size_t boundlen)
          * holds any request line and headers this API takes (bodies stream into our buffer) */
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(16 * 1024),
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+        MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
         MHD_OPTION_END);
     if (!s->daemon) {
         close(fd);
