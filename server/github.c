@@ -172,7 +172,7 @@ static int signing_cache_get(srv *s, const char *login, char **body, size_t *len
     return error;
 }
 
-int github_signing_keys(srv *s, const char *login, bool force, char **body, size_t *len)
+int github_signing_keys(srv *s, const char *login, bool force, bool may_fetch, char **body, size_t *len)
 {
     char *cbody = NULL, *fbody = NULL;
     size_t clen = 0, flen = 0;
@@ -193,6 +193,9 @@ int github_signing_keys(srv *s, const char *login, bool force, char **body, size
     if (t0 < atomic_load(&signing_breaker_until_ms)) {
         error = gp_error_setf(GP_EUNAVAILABLE,
                               "signing keys of %s: the GitHub API timed out moments ago", login);
+    } else if (!may_fetch) {
+        free(cbody);
+        return KEYS_WOULD_FETCH;
     } else {
         error = gp_signing_keys_fetch(&fbody, &flen, &src, s->cfg.github_api_url, login,
                                       s->gh ? s->gh->token : NULL);

@@ -41,9 +41,10 @@ void github_stop(srv *s);
 bool github_enabled(const srv *s);
 
 /* A login's signing keys as .keys lines: 0 with *body (caller frees; NULL and *len 0 when the
- * login registered none), GP_EUNAVAILABLE when the API cannot answer and nothing is cached.
+ * login registered none), GP_EUNAVAILABLE when the API cannot answer and nothing is cached,
+ * KEYS_WOULD_FETCH (srv.h) when the answer needs a fetch and may_fetch is false.
  * force: skip a fresh cache entry (a key set that failed to verify). */
-int github_signing_keys(srv *s, const char *login, bool force, char **body, size_t *len);
+int github_signing_keys(srv *s, const char *login, bool force, bool may_fetch, char **body, size_t *len);
 
 /* The receipt's commit may have changed state: queue its status if it did. Store lock held.
  * Never fails the caller (problems are logged); a no-op without statuses configured or for a

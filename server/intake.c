@@ -32,11 +32,11 @@ static verify_result verify_keys(srv *s, const gp_receipt *r, char fp[64], char 
     const gp_pubkey *used = NULL;
     bool fresh = false;
     verify_result v = V_ERROR;
-    if (need_fetch && !keys_ready(s, r->sig_signer, false)) {
+    int error = keys_get(s, r->sig_signer, false, !need_fetch, &keys, &fresh);
+    if (error == KEYS_WOULD_FETCH) {
         *need_fetch = true;
         return V_ERROR;
     }
-    int error = keys_get(s, r->sig_signer, false, &keys, &fresh);
     if (error == GP_ENOTFOUND) return V_NOKEYS;
     if (error == GP_EUNAVAILABLE) return V_PENDING;
     if (error < 0) return V_ERROR;
@@ -45,11 +45,11 @@ static verify_result verify_keys(srv *s, const gp_receipt *r, char fp[64], char 
         /* The cached set may be stale (a key added since): look once more. */
         gp_keylist_free(keys);
         keys = NULL;
-        if (need_fetch && !keys_ready(s, r->sig_signer, true)) {
+        int e2 = keys_get(s, r->sig_signer, true, !need_fetch, &keys, &fresh);
+        if (e2 == KEYS_WOULD_FETCH) {
             *need_fetch = true;
             return V_ERROR;
         }
-        int e2 = keys_get(s, r->sig_signer, true, &keys, &fresh);
         /* The source cannot answer now: the keys we have do not verify it; 422 (the client may
          * retry). Pending is only for receipts with no key set at all to check against. */
         if (e2 == GP_EUNAVAILABLE) return V_BADSIG;

@@ -14,7 +14,8 @@
  * that thread accepted behind it. So after such a failure no fetch is tried for BREAKER_MS: the
  * answer is "unavailable" at once (stale cache or pending), and one hung source costs each
  * request at most one timeout instead of one per receipt queued behind it.
- * Since intake runs fetches on its key-fetch threads (intake.c, keys_ready()), no HTTP thread
+ * Since intake runs fetches on its key-fetch threads (intake.c: keys_get() without may_fetch
+ * answers KEYS_WOULD_FETCH instead of fetching, and the receipt moves there), no HTTP thread
  * waits for a fetch any more; the breaker now keeps a hung source from occupying those threads
  * (and the worker) and answers the receipts behind it at once.
  *
@@ -193,7 +194,7 @@ static int to_list(const char *body, size_t len, bool notfound, const char *logi
 }
 
 /* The .keys part of keys_get() (see the top of this file). */
-static int keys_get_dotkeys(srv *s, const char *login, bool force_refresh, gp_keylist **out,
+static int keys_get_dotkeys(srv *s, const char *login, bool force_refresh, bool may_fetch, gp_keylist **out,
                             bool *fresh)
 {
     char *cbody = NULL, *fbody = NULL;
@@ -218,6 +219,9 @@ static int keys_get_dotkeys(srv *s, const char *login, bool force_refresh, gp_ke
     if (t0 < atomic_load(&breaker_until_ms)) {
         error = gp_error_setf(GP_EUNAVAILABLE, "keys of %s: the key source timed out moments ago; retry later",
                               login);
+    } else if (!may_fetch) {
+        error = KEYS_WOULD_FETCH;
+        goto done;
     } else {
         error = gp_keys_fetch(&fbody, &flen, &src, login);
         int64_t took = mono_ms() - t0;
@@ -249,52 +253,6 @@ done:
     return error;
 }
 
-/* Whether the cache row of `login` in `table` (fetched_at, result 'ok'/'notfound') answers
- * without a fetch: see keys_get_dotkeys() and github_signing_keys(). */
-static bool cache_answers(srv *s, const char *table_sql, const char *login, bool force_refresh)
-{
-    store *rd = store_reader(s->db);
-    bool yes = false;
-    store_lock(rd);
-    sqlite3_stmt *st = store_stmt(rd, table_sql);
-    if (st) {
-        sqlite3_bind_text(st, 1, login, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW) {
-            int64_t age = (int64_t)time(NULL) - sqlite3_column_int64(st, 0);
-            yes = force_refresh ? age < MIN_REFRESH_S : age < s->cfg.key_cache_ttl;
-        }
-        store_done(st);
-    }
-    store_unlock(rd);
-    return yes;
-}
-
-/* cache_answers() for signer_keys, from memory when it holds the row. */
-static bool dotkeys_cached(srv *s, const char *login, bool force_refresh)
-{
-    struct keymem *km = s->keymem;
-    if (km) {
-        int64_t fetched_at = -1;
-        pthread_mutex_lock(&km->mu);
-        struct km_slot *e = km_slot(km, login);
-        if (e->login[0] && strcmp(e->login, login) == 0) fetched_at = e->fetched_at;
-        pthread_mutex_unlock(&km->mu);
-        if (fetched_at >= 0) {
-            int64_t age = (int64_t)time(NULL) - fetched_at;
-            return force_refresh ? age < MIN_REFRESH_S : age < s->cfg.key_cache_ttl;
-        }
-    }
-    return cache_answers(s, "SELECT fetched_at FROM signer_keys WHERE login = ?", login, force_refresh);
-}
-
-bool keys_ready(srv *s, const char *login, bool force_refresh)
-{
-    bool dotkeys = mono_ms() < atomic_load(&breaker_until_ms) || dotkeys_cached(s, login, force_refresh);
-    if (!dotkeys || !github_enabled(s)) return dotkeys;
-    return cache_answers(s, "SELECT fetched_at FROM signer_signing_keys WHERE login = ? AND "
-                            "result IN ('ok', 'notfound')", login, force_refresh);
-}
-
 /* Moves b's keys that a does not hold into a; frees b. */
 static int keylist_merge(gp_keylist *a, gp_keylist *b)
 {
@@ -321,15 +279,21 @@ static int keylist_merge(gp_keylist *a, gp_keylist *b)
  * nothing: the .keys outcome stands (docs/decisions.md, "GitHub"); verify_receipt() asks
  * github_keys_unknown() before calling a signature bad.
  */
-int keys_get(srv *s, const char *login, bool force_refresh, gp_keylist **out, bool *fresh)
+int keys_get(srv *s, const char *login, bool force_refresh, bool may_fetch, gp_keylist **out, bool *fresh)
 {
-    int error = keys_get_dotkeys(s, login, force_refresh, out, fresh);
-    if (!github_enabled(s) || (error < 0 && error != GP_ENOTFOUND && error != GP_EUNAVAILABLE))
+    int error = keys_get_dotkeys(s, login, force_refresh, may_fetch, out, fresh);
+    if (error == KEYS_WOULD_FETCH || !github_enabled(s) ||
+        (error < 0 && error != GP_ENOTFOUND && error != GP_EUNAVAILABLE))
         return error;
     char *body = NULL;
     size_t len = 0;
     gp_keylist *signing = NULL;
-    int e2 = github_signing_keys(s, login, force_refresh, &body, &len);
+    int e2 = github_signing_keys(s, login, force_refresh, may_fetch, &body, &len);
+    if (e2 == KEYS_WOULD_FETCH) {
+        gp_keylist_free(*out);
+        *out = NULL;
+        return e2;
+    }
     if (e2 == 0 && body) e2 = gp_keylist_parse(&signing, body, len);
     free(body);
     if (e2 < 0 || !signing || signing->n == 0) {

@@ -133,7 +133,7 @@ typedef struct intake_wait intake_wait;
 void intake_post_async(srv *s, const char *body, size_t len, srv_resp *r, void (*suspend)(void *ctx),
                        void (*resume)(void *ctx), void *ctx, intake_wait **later);
 void intake_finish(srv *s, intake_wait *w, srv_resp *r);
-/* The key-fetch threads. When the signer's keys are not cached (keys_ready() false),
+/* The key-fetch threads. When the signer's keys are not cached (keys_get() would fetch),
  * intake_post_async() does not fetch on the calling thread: it suspends, queues the receipt for
  * these threads, which fetch, verify and answer (or queue the write) and then resume; with the
  * queue full (or the threads stopping, or not started) the receipt is stored pending (202) at
@@ -147,11 +147,11 @@ void intake_free(srv *s); /* after the daemon stopped (stops first if needed) */
 /* keys.c: the signer's keys, cached with a TTL. 0, GP_ENOTFOUND (publishes none),
  * GP_EUNAVAILABLE (source down and nothing cached). *fresh tells whether asking the source
  * again now would be pointless: they came from it just now, or it just failed to answer and a
- * stale cached set was used. */
-int keys_get(srv *s, const char *login, bool force_refresh, gp_keylist **out, bool *fresh);
-/* Whether keys_get() with the same arguments answers now without asking a remote source (fresh
- * cache entries, or the fetch breaker is open). A cache entry may expire in between: a hint. */
-bool keys_ready(srv *s, const char *login, bool force_refresh);
+ * stale cached set was used. Without may_fetch, where the answer needs a fetch (the .keys or, with
+ * --github-api-url, the signing keys), nothing is fetched and KEYS_WOULD_FETCH is returned, *out
+ * NULL (the caller moves the work to a thread that may wait). */
+#define KEYS_WOULD_FETCH 1
+int keys_get(srv *s, const char *login, bool force_refresh, bool may_fetch, gp_keylist **out, bool *fresh);
 /* The in-memory copy of the key cache (without it, every lookup reads SQLite). 0 or GP_ERROR. */
 int keys_start(srv *s);
 void keys_stop(srv *s);
