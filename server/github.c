@@ -34,6 +34,7 @@
 #define TOKEN_MAX 4096
 #define MIN_REFRESH_S 5
 #define POST_TIMEOUT_MS 10000
+#define RETRY_AFTER_MAX_S 3600 /* a longer Retry-After is taken as an hour */
 #define IDLE_WAIT_MS 5000
 #define BREAKER_MS 5000
 
@@ -415,8 +416,9 @@ static size_t discard(char *data, size_t size, size_t nmemb, void *userp)
     return *total > 64 * 1024 ? 0 : n; /* an answer larger than that is not GitHub's */
 }
 
-/* POSTs the status; returns the HTTP status, or 0 with errbuf set when no answer came. */
-static long post_status(srv *s, const job *j, char *errbuf, size_t errlen)
+/* POSTs the status; returns the HTTP status, or 0 with errbuf set when no answer came.
+ * *retry_after_ms: the answer's Retry-After (seconds or an HTTP date), 0 when it had none. */
+static long post_status(srv *s, const job *j, char *errbuf, size_t errlen, int64_t *retry_after_ms)
 {
     struct curl_slist *hdrs = NULL, *h2;
     gp_buf auth = GP_BUF_INIT(TOKEN_MAX + 64);
@@ -425,6 +427,7 @@ static long post_status(srv *s, const job *j, char *errbuf, size_t errlen)
     long status = 0;
     CURL *h = NULL;
     errbuf[0] = '\0';
+    *retry_after_ms = 0;
     while (base > 0 && s->cfg.github_api_url[base - 1] == '/')
         base--;
     json_t *doc = json_pack("{s:s, s:s, s:s, s:s}", "state", j->state, "context", GH_CONTEXT,
@@ -463,6 +466,9 @@ static long post_status(srv *s, const job *j, char *errbuf, size_t errlen)
     }
     CURLcode rc = curl_easy_perform(h);
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    curl_off_t after = 0;
+    if (curl_easy_getinfo(h, CURLINFO_RETRY_AFTER, &after) == CURLE_OK && after > 0)
+        *retry_after_ms = (after > RETRY_AFTER_MAX_S ? RETRY_AFTER_MAX_S : (int64_t)after) * 1000;
     if (rc != CURLE_OK && status == 0)
         snprintf(errbuf, errlen, "%s", cerr[0] ? cerr : curl_easy_strerror(rc));
 done:
@@ -539,7 +545,8 @@ static void settle(srv *s, const job *j, const char *delivery, int attempts, int
 static void deliver(srv *s, job *j)
 {
     char err[CURL_ERROR_SIZE + 64];
-    long status = post_status(s, j, err, sizeof(err));
+    int64_t retry_after = 0;
+    long status = post_status(s, j, err, sizeof(err), &retry_after);
     int attempts = j->attempts + 1;
     if (status >= 200 && status < 300) {
         settle(s, j, "delivered", attempts, 0, NULL);
@@ -558,6 +565,7 @@ static void deliver(srv *s, job *j)
     for (int i = 1; i < attempts && delay < s->cfg.retry_max_ms; i++)
         delay *= 2;
     if (delay > s->cfg.retry_max_ms) delay = s->cfg.retry_max_ms;
+    if (delay < retry_after) delay = retry_after; /* GitHub's rate limits say when (429, 403, 5xx) */
     settle(s, j, "queued", attempts, now_ms() + delay, err);
     logf_json("warn", "github: status %s for %s@%s not delivered (try %d, next in %lld ms): %s",
               j->state, j->repo, j->sha, attempts, (long long)delay, err);

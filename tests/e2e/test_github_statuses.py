@@ -9,7 +9,7 @@
 - a failing API (500 twice) is retried and the status eventually recorded.
 - the outbox survives a restart, and only the latest state per commit is sent (coalesced).
 - a policy change that re-evaluates receipts at start queues the statuses it changes.
-- a 4xx other than 429 is given up after a few tries (logged).
+- a 4xx other than 429 is given up after a few tries (logged); a 429's Retry-After is waited.
 - the token never appears in the logs; a token file others can read is refused at start.
 """
 import json
@@ -187,6 +187,18 @@ class StatusTest(unittest.TestCase):
         time.sleep(1.0 * SLOW)
         self.assertEqual(len([r for r in self.gh.requests() if r["method"] == "POST"]), 3)
         self.assertEqual(self.gh.statuses(), [])
+
+    def test_429_retry_after_honoured(self):
+        # --retry-min-ms is 150: without Retry-After (1 s on the fake's 429) it would come back sooner
+        self.start()
+        self.post("alice-ed25519-0-clean", 201)  # alice's keys fetched (the 429 must hit a POST)
+        self.wait_status(CLEAN, "success", "GPU-validated by alice")
+        self.gh.control("fail/1/429")
+        self.post("alice-failed-and-skipped", 201)
+        self.wait_status(FAILING, "failure")
+        posts = [r for r in self.gh.requests() if r["method"] == "POST" and r["path"].endswith(FAILING)]
+        self.assertEqual([r["answered"] for r in posts], [429, 201])
+        self.assertGreaterEqual(posts[1]["at"] - posts[0]["at"], 0.95)
 
     def test_token_file_mode_checked(self):
         os.chmod(self.token_file, 0o644)

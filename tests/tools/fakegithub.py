@@ -26,6 +26,7 @@ import re
 import socketserver
 import sys
 import threading
+import time
 
 LOGIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$")
 STATUS_PATH = re.compile(r"^/repos/([A-Za-z0-9._-]+)/([A-Za-z0-9._-]+)/statuses/([0-9a-f]{40}|[0-9a-f]{64})$")
@@ -81,7 +82,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         path, _, query = self.path.partition("?")
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
-        record = {"method": method, "path": path, "query": query,
+        record = {"method": method, "path": path, "query": query, "at": time.time(),
                   "authorization": self.headers.get("Authorization"),
                   "accept": self.headers.get("Accept"),
                   "body": body.decode(errors="replace")}
