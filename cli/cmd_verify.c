@@ -43,7 +43,7 @@ static void usage(FILE *f)
             "usage: gpuproof-cli verify [--receipt FILE] [--repo DIR] [--github-user LOGIN]\n"
             "                           [--max-age-days N] [--allow-unsigned] [--allow-skipped]\n"
             "                           [--allow-dirty] [--expected-skips FILE] [--require-gpu]\n"
-            "                           [--github-keys-url TEMPLATE] [--json]\n\n"
+            "                           [--github-keys-url TEMPLATE] [--github-api-url URL] [--json]\n\n"
             "Verifies a receipt offline, as pytest-gpu-proof's `gpu-proof verify` does.\n"
             "  --receipt FILE          the receipt (default gpu-proof.json)\n"
             "  --repo DIR              repository whose working tree and history it must match (default .)\n"
@@ -55,9 +55,61 @@ static void usage(FILE *f)
             "  --expected-skips FILE   the skipped tests must be exactly these node ids (one a line, # comments)\n"
             "  --require-gpu           fail when the receipt has no GPU information\n"
             "  --github-keys-url T     where keys come from, {user} replaced (default %s)\n"
+            "  --github-api-url URL    also accept the keys the login registered for signing, read from\n"
+            "                          this GitHub API (https://api.github.com; $GITHUB_TOKEN if set)\n"
             "  --json                  print one JSON object with the result of each check\n"
             "exit status: 0 verified, 1 a check failed, 2 malformed receipt or I/O / network error\n",
             GP_KEYS_URL_DEFAULT);
+}
+
+/* The keys of `login`: its .keys lines, plus with api_url the keys it registered for signing,
+ * as the server reads them (docs/decisions.md, "GitHub"). 0 with *text (caller frees),
+ * GP_ENOTFOUND when neither source has any, other errors as gp_keys_fetch(). When the signing keys
+ * cannot be fetched but .keys answered, *signing_error is set (a copy of the message, caller
+ * frees) and the .keys alone are returned: a signature they do not verify is then unknown, not bad. */
+static int fetch_keys(char **text, size_t *len, const char *keys_url, const char *api_url, const char *login,
+                      char **signing_error)
+{
+    gp_keysource src = {.url_template = keys_url};
+    char *dot = NULL, *signing = NULL;
+    size_t dlen = 0, slen = 0;
+    *text = NULL;
+    *len = 0;
+    *signing_error = NULL;
+    int error = gp_keys_fetch(&dot, &dlen, &src, login);
+    if (!api_url || (error < 0 && error != GP_ENOTFOUND)) {
+        *text = dot;
+        *len = dlen;
+        return error;
+    }
+    const char *token = getenv("GITHUB_TOKEN");
+    int e2 = gp_signing_keys_fetch(&signing, &slen, &src, api_url, login, token && *token ? token : NULL);
+    if (e2 < 0 && e2 != GP_ENOTFOUND) {
+        if (error == GP_ENOTFOUND || e2 == GP_EINVALID) { /* no .keys and the API cannot say; a bad URL */
+            free(dot);
+            return e2;
+        }
+        *signing_error = strdup(gp_error_last());
+        *text = dot;
+        *len = dlen;
+        return 0;
+    }
+    if (error == GP_ENOTFOUND && (e2 == GP_ENOTFOUND || !signing || slen == 0)) {
+        free(signing);
+        return gp_error_setf(GP_ENOTFOUND, "%s publishes no SSH keys and registered none for signing", login);
+    }
+    gp_buf all = GP_BUF_INIT(dlen + slen + 2);
+    if ((dot && (gp_buf_add(&all, dot, dlen) < 0 || gp_buf_add(&all, "\n", 1) < 0)) ||
+        (signing && gp_buf_add(&all, signing, slen) < 0)) {
+        gp_buf_free(&all);
+        error = gp_error_setf(GP_ERROR, "out of memory");
+    } else {
+        *text = gp_buf_detach(&all, len);
+        error = 0;
+    }
+    free(dot);
+    free(signing);
+    return error;
 }
 
 typedef struct result {
@@ -166,12 +218,14 @@ int cmd_verify(int argc, char **argv)
         {"expected-skips", required_argument, NULL, 'e'},
         {"require-gpu", no_argument, NULL, 'g'},
         {"github-keys-url", required_argument, NULL, 'k'},
+        {"github-api-url", required_argument, NULL, 'A'},
         {"json", no_argument, NULL, 'j'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *receipt_path = "gpu-proof.json", *repo_dir = ".", *github_user = NULL, *skips_path = NULL;
-    const char *keys_url = NULL;
+    const char *keys_url = NULL, *api_url = NULL;
+    char *signing_error = NULL;
     long max_age_days = 30;
     bool allow_unsigned = false, allow_skipped = false, allow_dirty = false, require_gpu = false, json_out = false;
     char *text = NULL, *keys_text = NULL, **skips = NULL;
@@ -209,6 +263,7 @@ int cmd_verify(int argc, char **argv)
         case 'e': skips_path = optarg; break;
         case 'g': require_gpu = true; break;
         case 'k': keys_url = optarg; break;
+        case 'A': api_url = optarg; break;
         case 'j': json_out = true; break;
         case 'h': usage(stdout); rc = CLI_OK; goto done;
         default: usage(stderr); goto done;
@@ -242,12 +297,12 @@ int cmd_verify(int argc, char **argv)
         v_sig = "unsigned";
         if (!allow_unsigned) problem(&res, "The receipt is unsigned (pass --allow-unsigned to accept that).");
     } else {
-        gp_keysource src = {.url_template = keys_url};
         const char *login = github_user ? github_user : r->sig_signer;
-        error = gp_keys_fetch(&keys_text, &keys_len, &src, login);
+        error = fetch_keys(&keys_text, &keys_len, keys_url, api_url, login, &signing_error);
         if (error == GP_ENOTFOUND) {
             v_sig = "invalid";
-            problem(&res, "%s publishes no SSH keys, so the signature cannot be verified.", login);
+            problem(&res, "%s publishes no SSH keys%s, so the signature cannot be verified.", login,
+                    api_url ? " and registered none for signing" : "");
         } else if (error < 0) {
             rc = cli_fail(json_out, "cannot fetch the keys of %s: %s", login, gp_error_last());
             goto done;
@@ -256,6 +311,10 @@ int cmd_verify(int argc, char **argv)
             goto done;
         } else if ((error = gp_receipt_verify(&used, r, keys)) == 0) {
             v_sig = "valid";
+        } else if (signing_error && (error == GP_EBADSIG || error == GP_EUNSUPPORTED || error == GP_EINVALID)) {
+            rc = cli_fail(json_out, "no key in %s's .keys verifies the signature, and its signing keys could not "
+                                    "be fetched: %s", login, signing_error);
+            goto done;
         } else if (error == GP_EBADSIG || error == GP_EUNSUPPORTED || error == GP_EINVALID) {
             v_sig = "invalid";
             problem(&res, "The signature does not verify with any key %s publishes (%s).", login, gp_error_last());
@@ -407,6 +466,7 @@ done:
     cli_strv_free(skips, nskips);
     gp_keylist_free(keys);
     free(keys_text);
+    free(signing_error);
     gp_receipt_free(r);
     free(text);
     return rc;

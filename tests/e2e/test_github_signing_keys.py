@@ -9,10 +9,13 @@ registered for signing (GET /users/{login}/ssh_signing_keys on the loopback fake
   verified at once (201, not pending); alice's (signing key only) waits as pending and turns
   verified when the API comes back.
 - the token from --github-token-file is sent as Bearer to the API.
+- `gpuproof-cli verify --github-api-url` reads the same union of keys ($GITHUB_TOKEN as Bearer);
+  with the API down, .keys still verify and a receipt only a signing key could verify is exit 2.
 """
 import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -116,6 +119,51 @@ class SigningKeysTest(unittest.TestCase):
                     self.assertEqual(srv.get_json("/api/receipts/" + rid)[1]["status"], "verified")
                     st, doc = srv.get_json("/api/commits/2c6362308d6f0ac578fee055f120fa766638b970")
                     self.assertEqual(doc["validated_by"], ["alice", "bob", "erin"])
+
+
+    def test_cli_verify_reads_signing_keys(self):
+        """gpuproof-cli verify --github-api-url: the same union of keys as the server."""
+        cli = os.path.abspath(os.environ.get("GP_CLI_BIN", "build/gpuproof-cli"))
+        if not os.access(cli, os.X_OK):
+            self.skipTest("gpuproof-cli not built")
+        clone = os.path.join(self.tmp, "clone")
+        subprocess.run(["git", "clone", "-q", os.path.join(VECTORS, "repo.bundle"), clone], check=True)
+        keys_url = "file://" + self.keys_dir + "/{user}.keys"
+
+        def verify(name, *extra, env=None):
+            item = self.vec.by_name(name)
+            sha = json.loads(self.vec.raw(item))["repo"]["commit_sha"]
+            subprocess.run(["git", "-C", clone, "checkout", "-q", sha], check=True)
+            p = subprocess.run([cli, "verify", "--receipt", os.path.join(VECTORS, item["file"]), "--repo", clone,
+                                "--max-age-days", "0", "--github-keys-url", keys_url, "--json"] + list(extra),
+                               capture_output=True, text=True, timeout=60 * SLOW,
+                               env=dict(os.environ, **(env or {})))
+            return p.returncode, p.stdout + p.stderr
+
+        with FakeGitHub(self.signing_dir) as gh:
+            # alice has no .keys: without the API her receipt cannot verify, with it it does
+            rc, out = verify("alice-ed25519-0-clean")
+            self.assertEqual(rc, 1, out)
+            self.assertIn("publishes no SSH keys", out)
+            rc, out = verify("alice-ed25519-0-clean", "--github-api-url", gh.url, env={"GITHUB_TOKEN": TOKEN})
+            self.assertEqual(rc, 0, out)
+            self.assertIn('"signature": "valid"', out.replace(" ", "").replace('":"', '": "'))
+            # erin: RSA in .keys, ed25519 only for signing; both verify with the API
+            for name in ("erin-rsa-0-clean", "erin-ed25519-1-clean"):
+                rc, out = verify(name, "--github-api-url", gh.url)
+                self.assertEqual(rc, 0, (name, out))
+            rc, out = verify("mallory-claims-alice", "--github-api-url", gh.url)
+            self.assertEqual(rc, 1, out)  # a forgery still fails against both key sets
+            reqs = [r for r in gh.requests() if r["path"] == "/users/alice/ssh_signing_keys"]
+            self.assertEqual(reqs[0]["authorization"], "Bearer " + TOKEN)
+            self.assertNotIn(TOKEN, out)
+            gh.control("mode/500")
+            # the API down: .keys still verify bob; erin's ed25519 receipt is unknown (exit 2), not bad
+            rc, out = verify("bob-ecdsa-0-clean", "--github-api-url", gh.url)
+            self.assertEqual(rc, 0, out)
+            rc, out = verify("erin-ed25519-1-clean", "--github-api-url", gh.url)
+            self.assertEqual(rc, 2, out)
+            self.assertIn("signing keys could not be fetched", out)
 
 
 if __name__ == "__main__":
