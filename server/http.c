@@ -72,6 +72,54 @@ static int64_t mono_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+/* ---- the client behind a trusted proxy ---------------------------------------------------- */
+
+/* Whether addr is one of --trusted-proxy's comma-separated addresses. */
+static bool trusted(const srv *s, const char *addr)
+{
+    const char *list = s->cfg.trusted_proxy;
+    size_t n = strlen(addr);
+    while (list && *list) {
+        size_t len = strcspn(list, ",");
+        while (len && list[len - 1] == ' ') len--;
+        if (len == n && !strncmp(list, addr, n)) return true;
+        list += strcspn(list, ",");
+        while (*list == ',' || *list == ' ') list++;
+    }
+    return false;
+}
+
+/* When the peer (client, an address text) is a trusted proxy: the rightmost address of
+ * X-Forwarded-For that is not itself a trusted proxy replaces it (nginx's
+ * $proxy_add_x_forwarded_for appends the address it saw; what is left of it, the client could
+ * have written). Anything that is not an IPv4 or IPv6 address leaves the peer as it is. */
+static void forwarded_client(const srv *s, struct MHD_Connection *c, char *client, size_t len)
+{
+    if (!s->cfg.trusted_proxy || !client[0] || !trusted(s, client)) return;
+    const char *xff = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Forwarded-For");
+    if (!xff || strlen(xff) > 4096) return;
+    const char *end = xff + strlen(xff);
+    while (end > xff) {
+        const char *start = end;
+        while (start > xff && start[-1] != ',') start--;
+        const char *a = start, *b = end;
+        while (a < b && (*a == ' ' || *a == '\t')) a++;
+        while (b > a && (b[-1] == ' ' || b[-1] == '\t')) b--;
+        char one[INET6_ADDRSTRLEN];
+        unsigned char bin[sizeof(struct in6_addr)];
+        size_t n = (size_t)(b - a);
+        if (n == 0 || n >= sizeof(one)) return;
+        memcpy(one, a, n);
+        one[n] = '\0';
+        if (inet_pton(AF_INET, one, bin) != 1 && inet_pton(AF_INET6, one, bin) != 1) return;
+        if (!trusted(s, one)) {
+            snprintf(client, len, "%s", one);
+            return;
+        }
+        end = start > xff ? start - 1 : xff;
+    }
+}
+
 /* ---- rate limiting: a token bucket per client address ------------------------------------ */
 
 #define RL_SLOTS 8192
@@ -386,6 +434,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             else if (sa->sa_family == AF_INET6)
                 inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, q->client, sizeof(q->client));
         }
+        forwarded_client(s, c, q->client, sizeof(q->client));
         q->route = classify(url);
         bool get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
         bool post = !strcmp(method, "POST");

@@ -62,6 +62,7 @@ static const opt OPTS[] = {
     {"github-api-url", T_STR, O(github_api_url), "URL", "GitHub REST API (e.g. https://api.github.com): also read users' SSH signing keys, and post commit statuses with --github-token-file; default off"},
     {"github-token-file", T_STR, O(github_token_file), "FILE", "GitHub token (mode 0600) for commit statuses and API calls; never logged"},
     {"public-url", T_STR, O(public_url), "URL", "base URL of the audit pages in commit statuses and attestations; default http://LISTEN/"},
+    {"trusted-proxy", T_STR, O(trusted_proxy), "ADDR[,ADDR...]", "reverse proxies (e.g. 127.0.0.1) whose X-Forwarded-For names the client, for rate limits and logs; default none"},
 };
 #define NOPTS (sizeof(OPTS) / sizeof(OPTS[0]))
 
@@ -234,6 +235,7 @@ static void config_free(srv_config *c)
     free(c->github_api_url);
     free(c->github_token_file);
     free(c->public_url);
+    free(c->trusted_proxy);
 }
 
 static int fail(const char *what)

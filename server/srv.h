@@ -42,6 +42,7 @@ typedef struct srv_config {
     char *github_api_url;    /* GitHub REST API base (github.c); NULL = off */
     char *github_token_file; /* token for commit statuses (and the API), 0600 */
     char *public_url;        /* base of audit links, no trailing '/'; default http://LISTEN */
+    char *trusted_proxy;     /* comma-separated addresses whose X-Forwarded-For names the client */
 } srv_config;
 
 /* Request routes, for metrics and logs. */

@@ -397,6 +397,30 @@ class LimitsTest(unittest.TestCase):
             keys.stop()
             shutil.rmtree(tmp, ignore_errors=True)
 
+    def test_rate_limit_per_client_behind_trusted_proxy(self):
+        """--trusted-proxy: the client is X-Forwarded-For's rightmost untrusted address."""
+        tmp = tempfile.mkdtemp(prefix="gp-proxy-")
+        keys = KeyServer().start()
+        srv = Server(tmp, keys.url, args=["--rate-limit", "0.5/2", "--trusted-proxy", "10.9.9.9, 127.0.0.1"]).start()
+
+        def get(xff):
+            return srv.request("GET", "/api/repos", headers={"X-Forwarded-For": xff} if xff else None)[0]
+        try:
+            # two clients behind the proxy each get their own bucket of 2
+            self.assertEqual([get("203.0.113.5"), get("203.0.113.5"), get("203.0.113.5")], [200, 200, 429])
+            self.assertEqual([get("198.51.100.7"), get("2001:db8::1")], [200, 200])
+            # what a client writes on the left does not choose its bucket; a trusted hop is skipped
+            self.assertEqual(get("1.2.3.4, 203.0.113.5"), 429)
+            self.assertEqual(get("203.0.113.5, 10.9.9.9"), 429)
+            # not an address: the peer (the proxy itself) is the client
+            self.assertEqual([get("unknown"), get("bad, 203.0.113.9<"), get(None)], [200, 200, 429])
+            log = srv.log()
+            self.assertIn('"client":"203.0.113.5"', log.replace(" ", ""))
+        finally:
+            srv.stop()
+            keys.stop()
+            shutil.rmtree(tmp, ignore_errors=True)
+
     def test_policy_403_and_reasons(self):
         tmp = tempfile.mkdtemp(prefix="gp-policy-")
         pol = os.path.join(tmp, "policy.json")
