@@ -6,6 +6,9 @@
  * those receipts carry. Then the working tree is changed (edited, deleted, new, non-ASCII, quoted
  * and symlinked files, many files) and compared with a reference written in Python from
  * receipt-v1.md (`git ls-files -z` + hashlib + json.dumps), and with the tree once committed.
+ * The functions that take an open repository (gp_fingerprint_workdir_repo / _commit_repo) must
+ * give what the ones that open it themselves give, for every such commit, a changed working tree,
+ * and the same errors; one open repository serves many calls.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,6 +19,8 @@
 #include "error.h"
 #include "fingerprint.h"
 
+#include <dirent.h>
+#include <git2.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,6 +59,7 @@ static int setup(void **state)
            "'%s' 2>/dev/null",
            vectors(), work, vectors(), bare) != 0)
         return -1;
+    git_libgit2_init();
     return sh("cd '%s' && git config user.email t@example.com && git config user.name t && "
               "git config core.symlinks true",
               work);
@@ -63,6 +69,7 @@ static int teardown(void **state)
 {
     (void)state;
     sh("rm -rf '%s'", tmp);
+    git_libgit2_shutdown();
     return 0;
 }
 
@@ -291,6 +298,112 @@ static void test_errors(void **state)
     assert_true(gp_error_last()[0] != '\0');
 }
 
+/* ---- with an open repository ---------------------------------------------------------- */
+
+static void same(const gp_fingerprint *a, const gp_fingerprint *b)
+{
+    assert_string_equal(a->digest, b->digest);
+    assert_int_equal(a->file_count, b->file_count);
+}
+
+/* The commits the vectors' clean receipts name (distinct), at most `max`. */
+static size_t receipt_commits(char commits[][41], size_t max)
+{
+    char dir[1024];
+    size_t n = 0;
+    snprintf(dir, sizeof(dir), "%s/receipts", vectors());
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    for (struct dirent *e; (e = readdir(d)) && n < max;) {
+        char path[2048];
+        if (!strstr(e->d_name, "-clean.json")) continue;
+        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        json_t *doc = json_load_file(path, 0, NULL);
+        const char *sha =
+            json_string_value(json_object_get(json_object_get(doc, "repo"), "commit_sha"));
+        bool dup = false;
+        for (size_t i = 0; sha && i < n && !dup; i++)
+            dup = !strcmp(commits[i], sha);
+        if (sha && strlen(sha) == 40 && !dup) snprintf(commits[n++], 41, "%s", sha);
+        json_decref(doc);
+    }
+    closedir(d);
+    return n;
+}
+
+static void test_same_as_opening(void **state)
+{
+    (void)state;
+    char commits[16][41];
+    size_t n = receipt_commits(commits, 16);
+    git_repository *w = NULL, *b = NULL;
+    gp_fingerprint x, y;
+    assert_true(n > 0);
+    assert_int_equal(git_repository_open_ext(&w, work, 0, NULL), 0);
+    assert_int_equal(git_repository_open_ext(&b, bare, 0, NULL), 0);
+    for (size_t i = 0; i < n; i++) {
+        /* the commit's tree, in both clones, with and without opening */
+        assert_int_equal(gp_fingerprint_commit(&x, bare, commits[i], SRC_TESTS, 2), 0);
+        assert_int_equal(gp_fingerprint_commit_repo(&y, b, commits[i], SRC_TESTS, 2), 0);
+        same(&x, &y);
+        assert_int_equal(gp_fingerprint_commit_repo(&y, w, commits[i], SRC_TESTS, 2), 0);
+        same(&x, &y);
+        /* the working tree checked out at it */
+        assert_int_equal(sh("git -C '%s' checkout -q %s", work, commits[i]), 0);
+        assert_int_equal(gp_fingerprint_workdir(&x, work, SRC_TESTS, 2), 0);
+        assert_int_equal(gp_fingerprint_workdir_repo(&y, w, SRC_TESTS, 2), 0);
+        same(&x, &y);
+        assert_int_equal(gp_fingerprint_commit_repo(&x, w, commits[i], SRC_TESTS, 2), 0);
+        same(&x, &y); /* clean: tree and working tree agree */
+    }
+    /* a changed working tree: the open repository sees the change (files are read each call) */
+    assert_int_equal(
+        sh("cd '%s' && for f in $(git ls-files src tests); do echo changed >> \"$f\"; done", work),
+        0);
+    assert_int_equal(gp_fingerprint_workdir(&x, work, SRC_TESTS, 2), 0);
+    assert_int_equal(gp_fingerprint_workdir_repo(&y, w, SRC_TESTS, 2), 0);
+    same(&x, &y);
+    assert_int_equal(gp_fingerprint_commit_repo(&y, w, commits[n - 1], SRC_TESTS, 2), 0);
+    assert_string_not_equal(x.digest, y.digest);
+    /* "." and a single path */
+    const char *const all[] = {"."}, *const src[] = {"src"};
+    assert_int_equal(gp_fingerprint_workdir(&x, work, all, 1), 0);
+    assert_int_equal(gp_fingerprint_workdir_repo(&y, w, all, 1), 0);
+    same(&x, &y);
+    assert_int_equal(gp_fingerprint_workdir(&x, work, src, 1), 0);
+    assert_int_equal(gp_fingerprint_workdir_repo(&y, w, src, 1), 0);
+    same(&x, &y);
+    assert_int_equal(sh("git -C '%s' checkout -q -f %s", work, commits[0]), 0);
+    git_repository_free(w);
+    git_repository_free(b);
+}
+
+static void test_repo_errors(void **state)
+{
+    (void)state;
+    git_repository *w = NULL, *b = NULL;
+    gp_fingerprint fp;
+    const char *const dotdot[] = {"../x"};
+    assert_int_equal(git_repository_open_ext(&w, work, 0, NULL), 0);
+    assert_int_equal(git_repository_open_ext(&b, bare, 0, NULL), 0);
+    assert_int_equal(gp_fingerprint_workdir_repo(&fp, b, SRC_TESTS, 2), GP_EINVALID);
+    assert_non_null(strstr(gp_error_last(), "bare"));
+    assert_int_equal(gp_fingerprint_workdir_repo(&fp, w, SRC_TESTS, 0), GP_EINVALID);
+    assert_int_equal(gp_fingerprint_workdir_repo(&fp, w, dotdot, 1), GP_EINVALID);
+    assert_int_equal(gp_fingerprint_commit_repo(&fp, b, "1111111111111111111111111111111111111111",
+                                                SRC_TESTS, 2),
+                     GP_ENOTFOUND);
+    assert_int_equal(gp_fingerprint_commit_repo(&fp, b, "main", SRC_TESTS, 2), GP_EINVALID);
+    assert_int_equal(gp_fingerprint_commit_repo(&fp, b, "2c6", SRC_TESTS, 2), GP_EINVALID);
+    assert_int_equal(gp_fingerprint_commit_repo(&fp, b, NULL, SRC_TESTS, 2), GP_EINVALID);
+    /* the wrappers keep naming the directory they were given */
+    assert_int_equal(gp_fingerprint_workdir(&fp, bare, SRC_TESTS, 2), GP_EINVALID);
+    assert_non_null(strstr(gp_error_last(), bare));
+    assert_int_equal(gp_fingerprint_workdir(&fp, tmp, SRC_TESTS, 2), GP_ENOTFOUND);
+    git_repository_free(w);
+    git_repository_free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -298,6 +411,8 @@ int main(void)
         cmocka_unit_test(test_changes),
         cmocka_unit_test(test_names_and_many_files),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_same_as_opening),
+        cmocka_unit_test(test_repo_errors),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
