@@ -65,10 +65,9 @@ static void check_receipt(store *db, audit *a, int64_t i, const char *rid, char 
     if (strcmp(r->id, rid) != 0) report(a, i, "receipt %.64s: the stored bytes hash to %s instead", rid, r->id);
     const char *status = (const char *)sqlite3_column_text(st, 1);
     if (!status || strcmp(status, "verified") != 0) report(a, i, "receipt %.64s is in the ledger but its status is %s", rid, status ? status : "NULL");
-    char repo[256], commit[65];
-    const char *rp = r->remote_url && gp_github_repo_from_url(repo, sizeof(repo), r->remote_url) == 0 ? repo : NULL;
-    snprintf(commit, sizeof(commit), "%s", r->commit_sha);
-    for (char *c = commit; *c; c++) if (*c >= 'A' && *c <= 'F') *c = (char)(*c - 'A' + 'a');
+    receipt_home h;
+    receipt_home_of(&h, r);
+    const char *rp = h.repo, *commit = h.commit;
     const char *crepo = (const char *)sqlite3_column_text(st, 2), *ccommit = (const char *)sqlite3_column_text(st, 3);
     const char *csigner = (const char *)sqlite3_column_text(st, 4);
     if ((crepo == NULL) != (rp == NULL) || (crepo && strcmp(crepo, rp)) || !ccommit || strcmp(ccommit, commit) ||

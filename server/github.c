@@ -364,13 +364,10 @@ void github_commit_changed_locked2(srv *s, const char *repo, const char *sha)
 
 void github_commit_changed_locked(srv *s, const gp_receipt *r)
 {
-    char repo[256], sha[65];
-    if (!s->gh || !s->gh->statuses || !r->remote_url || !r->commit_sha) return;
-    if (gp_github_repo_from_url(repo, sizeof(repo), r->remote_url) < 0) return;
-    snprintf(sha, sizeof(sha), "%s", r->commit_sha);
-    for (char *c = sha; *c; c++)
-        if (*c >= 'A' && *c <= 'F') *c = (char)(*c - 'A' + 'a');
-    github_commit_changed_locked2(s, repo, sha);
+    if (!s->gh || !s->gh->statuses || !r->commit_sha) return;
+    receipt_home h;
+    receipt_home_of(&h, r);
+    github_commit_changed_locked2(s, h.repo, h.commit);
 }
 
 void github_rejected(srv *s, const gp_receipt *r)

@@ -86,28 +86,21 @@ static char *gpus_json(const gp_receipt *r)
     return text;
 }
 
-static const char *repo_of(const gp_receipt *r, char *buf, size_t len)
+void receipt_home_of(receipt_home *h, const gp_receipt *r)
 {
-    if (!r->remote_url || gp_github_repo_from_url(buf, len, r->remote_url) < 0) return NULL;
-    return buf;
-}
-
-static void lower_commit(char out[65], const gp_receipt *r)
-{
-    snprintf(out, 65, "%s", r->commit_sha);
-    for (char *c = out; *c; c++) if (*c >= 'A' && *c <= 'F') *c = (char)(*c - 'A' + 'a');
+    h->repo = r->remote_url && gp_github_repo_from_url(h->repo_buf, sizeof(h->repo_buf), r->remote_url) == 0
+                  ? h->repo_buf : NULL;
+    snprintf(h->commit, sizeof(h->commit), "%s", r->commit_sha ? r->commit_sha : "");
+    for (char *c = h->commit; *c; c++) if (*c >= 'A' && *c <= 'F') *c = (char)(*c - 'A' + 'a');
 }
 
 /* Inserts the receipt row (leaf_idx -1: no ledger leaf yet; gpus: gpus_json()'s text). Lock held,
  * inside a transaction. GP_EEXISTS when the id is there. received_at gets the time stored. */
-static int insert_receipt(srv *s, const gp_receipt *r, const char *raw, size_t rawlen, const char *status,
-                          const char *fp, const char *type, const char *verified_at, bool validates,
-                          const char *reasons, int64_t next_attempt_ms, int64_t leaf_idx, const char *gpus,
-                          char received_at[21])
+static int insert_receipt(srv *s, const gp_receipt *r, const receipt_home *h, const char *raw, size_t rawlen,
+                          const char *status, const char *fp, const char *type, const char *verified_at,
+                          bool validates, const char *reasons, int64_t next_attempt_ms, int64_t leaf_idx,
+                          const char *gpus, char received_at[21])
 {
-    char repobuf[256], commit[65];
-    const char *repo = repo_of(r, repobuf, sizeof(repobuf));
-    lower_commit(commit, r);
     gp_time_format(received_at, time(NULL));
     sqlite3_stmt *st = store_stmt(s->db,
         "INSERT INTO receipts (id, raw, repo, commit_sha, branch, signer, status, "
@@ -119,8 +112,8 @@ static int insert_receipt(srv *s, const gp_receipt *r, const char *raw, size_t r
     int i = 1;
     sqlite3_bind_text(st, i++, r->id, -1, SQLITE_STATIC);
     sqlite3_bind_blob(st, i++, raw, (int)rawlen, SQLITE_STATIC);
-    if (repo) sqlite3_bind_text(st, i++, repo, -1, SQLITE_STATIC); else sqlite3_bind_null(st, i++);
-    sqlite3_bind_text(st, i++, commit, -1, SQLITE_STATIC);
+    if (h->repo) sqlite3_bind_text(st, i++, h->repo, -1, SQLITE_STATIC); else sqlite3_bind_null(st, i++);
+    sqlite3_bind_text(st, i++, h->commit, -1, SQLITE_STATIC);
     if (r->branch) sqlite3_bind_text(st, i++, r->branch, -1, SQLITE_STATIC); else sqlite3_bind_null(st, i++);
     sqlite3_bind_text(st, i++, r->sig_signer, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, i++, status, -1, SQLITE_STATIC);
@@ -148,12 +141,10 @@ static int insert_receipt(srv *s, const gp_receipt *r, const char *raw, size_t r
 }
 
 /* validates + reasons (JSON text, caller frees) under the current policy. */
-static char *evaluate(srv *s, const gp_receipt *r, bool *validates)
+static char *evaluate(srv *s, const gp_receipt *r, const receipt_home *h, bool *validates)
 {
-    char repobuf[256];
     json_t *reasons = json_array();
-    *validates = policy_evaluate(s->pol, r, repo_of(r, repobuf, sizeof(repobuf)), r->sig_signer,
-                                 s->cfg.mirrors, reasons);
+    *validates = policy_evaluate(s->pol, r, h->repo, r->sig_signer, s->cfg.mirrors, reasons);
     char *text = json_dumps(reasons, JSON_COMPACT | JSON_ENSURE_ASCII);
     json_decref(reasons);
     return text;
@@ -170,6 +161,7 @@ typedef struct verified_job {
     char *entry, *gpus;
     size_t entry_len;
     char received_at[21], verified_at[21];
+    receipt_home home;
 } verified_job;
 
 static void job_clear(verified_job *j)
@@ -180,15 +172,13 @@ static void job_clear(verified_job *j)
     j->entry_len = 0;
 }
 
-/* The ledger entry and the gpus text of j's receipt (j->r, j->fp set), verified now. */
+/* The ledger entry and the gpus text of j's receipt (j->r, j->fp, j->home set), verified now. */
 static int job_prepare(verified_job *j)
 {
     const gp_receipt *r = j->r;
-    char repobuf[256], commit[65];
-    lower_commit(commit, r);
     gp_time_format(j->verified_at, time(NULL));
-    int error = ledger_entry_bytes(&j->entry, &j->entry_len, r->id, repo_of(r, repobuf, sizeof(repobuf)), commit,
-                                   r->sig_signer, j->fp, j->verified_at);
+    int error = ledger_entry_bytes(&j->entry, &j->entry_len, r->id, j->home.repo, j->home.commit, r->sig_signer,
+                                   j->fp, j->verified_at);
     if (error == 0 && !(j->gpus = gpus_json(r))) error = gp_error_setf(GP_ERROR, "out of memory");
     if (error < 0) job_clear(j);
     return error;
@@ -222,13 +212,13 @@ static int apply_verified(srv *s, void *arg)
         if (rc != SQLITE_DONE) return store_fail(s->db, "marking a receipt verified");
         if (sqlite3_changes(store_db(s->db)) == 0) return GP_EEXISTS;
     } else {
-        error = insert_receipt(s, r, j->raw, j->rawlen, "verified", j->fp, j->type, j->verified_at, j->validates,
-                               j->reasons, 0, index, j->gpus, j->received_at);
+        error = insert_receipt(s, r, &j->home, j->raw, j->rawlen, "verified", j->fp, j->type, j->verified_at,
+                               j->validates, j->reasons, 0, index, j->gpus, j->received_at);
         if (error < 0) return error;
     }
     if ((error = ledger_append_locked(s, r->id, j->entry, j->entry_len, index)) < 0) return error;
     j->index = index;
-    github_commit_changed_locked(s, r);
+    github_commit_changed_locked2(s, j->home.repo, j->home.commit);
     return 0;
 }
 
@@ -236,10 +226,8 @@ static int apply_verified(srv *s, void *arg)
 static json_t *job_summary(const verified_job *j)
 {
     const gp_receipt *r = j->r;
-    char repobuf[256], commit[65];
-    lower_commit(commit, r);
     summary_vals v = {
-        .id = r->id, .status = "verified", .repo = repo_of(r, repobuf, sizeof(repobuf)), .commit = commit,
+        .id = r->id, .status = "verified", .repo = j->home.repo, .commit = j->home.commit,
         .branch = r->branch, .signer = r->sig_signer, .key_fingerprint = j->fp, .key_type = j->type,
         .mode = r->mode, .dirty = r->dirty, .started_at = r->started_at, .ended_at = r->ended_at,
         .received_at = j->received_at, .passed = (int64_t)r->passed, .failed = (int64_t)r->failed,
@@ -255,7 +243,8 @@ int record_verified(srv *s, const gp_receipt *r, const char *raw, size_t rawlen,
 {
     verified_job j = {.r = r, .raw = raw, .fp = fp, .type = type, .rawlen = rawlen, .was_pending = was_pending,
                       .index = -1};
-    char *reasons = evaluate(s, r, &j.validates);
+    receipt_home_of(&j.home, r);
+    char *reasons = evaluate(s, r, &j.home, &j.validates);
     if (!reasons) return gp_error_setf(GP_ERROR, "out of memory");
     j.reasons = reasons;
     int error = job_prepare(&j);
@@ -282,11 +271,13 @@ static int apply_pending(srv *s, void *arg)
     /* Not yet verified: it validates nothing until it is. */
     char received_at[21], *gpus = gpus_json(j->r);
     if (!gpus) return gp_error_setf(GP_ERROR, "out of memory");
-    int error = insert_receipt(s, j->r, j->raw, j->rawlen, "pending", NULL, NULL, NULL, false,
+    receipt_home h;
+    receipt_home_of(&h, j->r);
+    int error = insert_receipt(s, j->r, &h, j->raw, j->rawlen, "pending", NULL, NULL, NULL, false,
                                "[\"the signature is not verified yet: the signer's keys could not be fetched\"]",
                                j->next_ms, -1, gpus, received_at);
     free(gpus);
-    if (error == 0) github_commit_changed_locked(s, j->r);
+    if (error == 0) github_commit_changed_locked2(s, h.repo, h.commit);
     return error;
 }
 
@@ -367,7 +358,9 @@ static int wait_prepare(intake_wait *w, const char *fp, const char *type)
 {
     snprintf(w->fp, sizeof(w->fp), "%s", fp);
     snprintf(w->type, sizeof(w->type), "%s", type);
-    if (!(w->reasons = evaluate(w->s, w->r, &w->j.validates))) return gp_error_setf(GP_ERROR, "out of memory");
+    receipt_home_of(&w->j.home, w->r);
+    if (!(w->reasons = evaluate(w->s, w->r, &w->j.home, &w->j.validates)))
+        return gp_error_setf(GP_ERROR, "out of memory");
     w->j.r = w->r;
     w->j.raw = w->raw;
     w->j.rawlen = w->rawlen;
@@ -571,7 +564,7 @@ static void intake(srv *s, const char *body, size_t len, srv_resp *resp, void (*
                    void (*resume)(void *), void *ctx, intake_wait **later)
 {
     gp_receipt *r = NULL;
-    char repobuf[256], why[512], fp[64], type[48], msg[512];
+    char why[512], fp[64], type[48], msg[512];
     int error = gp_receipt_parse(&r, body, len, GP_RECEIPT_REQUIRE_COMMIT);
     if (error < 0) {
         const char *m = gp_error_last();
@@ -579,8 +572,9 @@ static void intake(srv *s, const char *body, size_t len, srv_resp *resp, void (*
         resp_problem(resp, 400, msg);
         goto done;
     }
-    const char *repo = repo_of(r, repobuf, sizeof(repobuf));
-    if (!policy_accepts(s->pol, repo, r->signed_ ? r->sig_signer : NULL, why, sizeof(why))) {
+    receipt_home h;
+    receipt_home_of(&h, r);
+    if (!policy_accepts(s->pol, h.repo, r->signed_ ? r->sig_signer : NULL, why, sizeof(why))) {
         resp_problem(resp, 403, why);
         goto done;
     }
@@ -694,7 +688,9 @@ int reevaluate_all(srv *s)
             last = seq[i];
             if (gp_receipt_parse(&r, raw[i], len[i], GP_RECEIPT_REQUIRE_COMMIT) == 0) {
                 bool validates = false;
-                char *reasons = evaluate(s, r, &validates);
+                receipt_home h;
+                receipt_home_of(&h, r);
+                char *reasons = evaluate(s, r, &h, &validates);
                 store_lock(s->db);
                 sqlite3_stmt *u = store_stmt(s->db, "UPDATE receipts SET validates = ?, reasons = ? WHERE seq = ?");
                 if (u && reasons) {
@@ -703,7 +699,7 @@ int reevaluate_all(srv *s)
                     sqlite3_bind_int64(u, 3, seq[i]);
                     if (sqlite3_step(u) == SQLITE_DONE) done++;
                     store_done(u);
-                    github_commit_changed_locked(s, r); /* its commit's state may change */
+                    github_commit_changed_locked2(s, h.repo, h.commit); /* its state may change */
                 }
                 store_unlock(s->db);
                 free(reasons);

@@ -157,6 +157,15 @@ int keys_get(srv *s, const char *login, bool force_refresh, bool may_fetch, gp_k
 int keys_start(srv *s);
 void keys_stop(srv *s);
 
+/* Where a receipt is filed: its GitHub repository ("owner/name" from repo.remote_url; repo is NULL
+ * when the remote is not on GitHub) and its commit in lower case ("" without one). */
+typedef struct receipt_home {
+    char repo_buf[256];
+    const char *repo;
+    char commit[65];
+} receipt_home;
+void receipt_home_of(receipt_home *h, const gp_receipt *r);
+
 /* verify.c: verification outcome for a parsed receipt, shared by intake and worker. */
 typedef enum { V_VERIFIED, V_PENDING, V_BADSIG, V_NOKEYS, V_ERROR } verify_result;
 verify_result verify_receipt(srv *s, const gp_receipt *r, char fp[64], char type[48]);
