@@ -93,6 +93,19 @@ static int collect(srv *s, store *rd, sqlite3_stmt *st, json_t *list)
     return rc == SQLITE_DONE ? 0 : store_fail(rd, "listing receipts");
 }
 
+/* Sorts a (short) JSON list of strings alphabetically, in place. */
+static void sort_strings(json_t *list)
+{
+    size_t n = json_array_size(list);
+    for (size_t a = 1; a < n; a++)
+        for (size_t b = a; b > 0 && strcmp(json_string_value(json_array_get(list, b - 1)),
+                                           json_string_value(json_array_get(list, b))) > 0; b--) {
+            json_t *x = json_incref(json_array_get(list, b - 1));
+            json_array_set(list, b - 1, json_array_get(list, b));
+            json_array_set_new(list, b, x);
+        }
+}
+
 static bool lower_hex(char *out, size_t outlen, const char *in, size_t n)
 {
     if (!in || strlen(in) != n || n + 1 > outlen || !gp_is_hex(in, n)) return false;
@@ -196,15 +209,8 @@ int srv_doc_commit(srv *s, const char *sha, const char *repo, json_t **out)
         json_array_foreach(by, k, e) seen |= !strcmp(json_string_value(e), who);
         if (!seen) json_array_append_new(by, json_string(who));
     }
-    /* alphabetical */
+    sort_strings(by);
     size_t n = json_array_size(by);
-    for (size_t a = 1; a < n; a++)
-        for (size_t b = a; b > 0 && strcmp(json_string_value(json_array_get(by, b - 1)),
-                                           json_string_value(json_array_get(by, b))) > 0; b--) {
-            json_t *x = json_incref(json_array_get(by, b - 1));
-            json_array_set(by, b - 1, json_array_get(by, b));
-            json_array_set_new(by, b, x);
-        }
     *out = json_pack("{s:s, s:b, s:o, s:o}", "commit", c, "validated", n > 0, "validated_by", by,
                      "receipts", receipts);
     return *out ? 0 : gp_error_setf(GP_ERROR, "building the commit document failed");
@@ -254,14 +260,8 @@ static json_t *commit_item(srv *s, store *rd, const char *repo, const char *comm
         json_decref(g);
     }
     store_done(st);
+    sort_strings(by);
     size_t nb = json_array_size(by);
-    for (size_t a = 1; a < nb; a++)
-        for (size_t b = a; b > 0 && strcmp(json_string_value(json_array_get(by, b - 1)),
-                                           json_string_value(json_array_get(by, b))) > 0; b--) {
-            json_t *x = json_incref(json_array_get(by, b - 1));
-            json_array_set(by, b - 1, json_array_get(by, b));
-            json_array_set_new(by, b, x);
-        }
     const char *state = nb ? "validated" : pending ? "pending" : failed ? "failed" : "not_validated";
     return json_pack("{s:s, s:s, s:o, s:I, s:o, s:o}", "commit", commit, "state", state, "validated_by", by,
                      "receipts", n, "gpus", gpus, "last_received_at", last ? last : json_null());
