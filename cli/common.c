@@ -251,7 +251,6 @@ void cli_http_response_free(cli_http_response *res)
 
 int cli_http(cli_http_response *res, const cli_http_request *req)
 {
-    static bool inited;
     CURL *h = NULL;
     struct curl_slist *hdrs = NULL;
     http_ctx c;
@@ -264,12 +263,8 @@ int cli_http(cli_http_response *res, const cli_http_request *req)
     gp_buf_init(&c.body, req->max_response ? req->max_response : 8u << 20);
     c.res = res;
     c.too_big = false;
-    if (!inited) {
-        curl_global_init(CURL_GLOBAL_DEFAULT);
-        inited = true;
-    }
     if (!(h = curl_easy_init())) {
-        error = gp_error_setf(GP_ERROR, "cannot start libcurl");
+        error = gp_error_setf(GP_ERROR, "cannot start libcurl%s%s", *gp_curl_error() ? ": " : "", gp_curl_error());
         goto done;
     }
     snprintf(ua, sizeof(ua), "gpuproof-cli/%s", GP_VERSION);

@@ -58,6 +58,13 @@ static void load(void)
             return; /* the handle stays open: nothing of it is used */
         }
     }
+    /* once per process, here, before any handle: curl_easy_init() would otherwise do it itself,
+     * which is not thread-safe */
+    CURLcode rc = fn.global_init(CURL_GLOBAL_DEFAULT);
+    if (rc != CURLE_OK) {
+        snprintf(load_error, sizeof(load_error), "libcurl could not be initialised: %s", fn.easy_strerror(rc));
+        return;
+    }
     loaded = 1;
 }
 
@@ -70,11 +77,6 @@ static int ready(void)
 const char *gp_curl_error(void)
 {
     return load_error;
-}
-
-CURLcode gp_curl_global_init(long flags)
-{
-    return ready() ? fn.global_init(flags) : CURLE_FAILED_INIT;
 }
 
 CURL *gp_curl_easy_init(void)

@@ -5,16 +5,16 @@
  * loading and constructors cost a short-lived command more than its own work: `gpuproof-cli
  * verify` with file: keys never needs them. So nothing links libcurl; code includes this header
  * instead of <curl/curl.h>, and the few entry points gpuproof uses resolve through dlopen() of
- * the system's libcurl.so.4 the first time one is called (thread-safe). When libcurl cannot be
- * loaded, curl_easy_init() and curl_slist_append() return NULL, curl_global_init() and
- * curl_easy_perform() return CURLE_FAILED_INIT, and gp_curl_error() says why.
+ * the system's libcurl.so.4 the first time one is called (thread-safe), and curl_global_init()
+ * runs then, once per process. When libcurl cannot be loaded or initialised, curl_easy_init() and
+ * curl_slist_append() return NULL, curl_easy_perform() returns CURLE_FAILED_INIT, and
+ * gp_curl_error() says why.
  */
 #ifndef GP_CURL_LAZY_H
 #define GP_CURL_LAZY_H
 
 #include <curl/curl.h>
 
-CURLcode gp_curl_global_init(long flags);
 CURL *gp_curl_easy_init(void);
 CURLcode gp_curl_easy_setopt(CURL *h, CURLoption opt, ...);
 CURLcode gp_curl_easy_perform(CURL *h);
@@ -31,7 +31,6 @@ const char *gp_curl_error(void);
 /* curl/typecheck-gcc.h may have made these two macros already. */
 #undef curl_easy_setopt
 #undef curl_easy_getinfo
-#define curl_global_init gp_curl_global_init
 #define curl_easy_init gp_curl_easy_init
 #define curl_easy_setopt gp_curl_easy_setopt
 #define curl_easy_perform gp_curl_easy_perform

@@ -8,8 +8,7 @@
  *   404, 410, a missing file, 200 + an empty body      -> GP_ENOTFOUND (no such user / no keys)
  *   anything else (refused, timeout, 5xx, 429, over the size limit, a body with no key line at
  *   all, e.g. an HTML error page from a proxy)         -> GP_EUNAVAILABLE (retry later)
- * curl_global_init() runs once per process through pthread_once on the first fetch; a program
- * may also call it itself before starting threads (it is reference counted).
+ * libcurl is loaded, and initialised once per process, on the first fetch (curl_lazy.c).
  */
 #include "keysource.h"
 #include "buf.h"
@@ -20,7 +19,6 @@
 #include "curl_lazy.h"
 #include <jansson.h>
 #include <sodium.h>
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,12 +27,14 @@
 
 #define GP_KEYS_MAX_REDIRS 3L
 
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_rc = CURLE_FAILED_INIT;
-
-static void curl_init_once(void)
+/* A libcurl handle, or NULL with the error set. */
+static CURL *new_handle(void)
 {
-    curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+    CURL *h = curl_easy_init();
+    if (!h)
+        gp_error_setf(GP_ERROR, "libcurl could not create a handle%s%s", *gp_curl_error() ? ": " : "",
+                      gp_curl_error());
+    return h;
 }
 
 static bool allowed_scheme(const char *url)
@@ -171,14 +171,8 @@ int gp_keys_fetch(char **body, size_t *len, const gp_keysource *src, const char 
         if ((error = read_file_url(&st.body, url, login, max_body)) < 0) goto done;
         goto got_body;
     }
-    pthread_once(&curl_once, curl_init_once);
-    if (curl_init_rc != CURLE_OK) {
-        error = gp_error_setf(GP_ERROR, "libcurl could not be initialised: %s",
-                              curl_easy_strerror(curl_init_rc));
-        goto done;
-    }
-    if (!(h = curl_easy_init())) {
-        error = gp_error_setf(GP_ERROR, "libcurl could not create a handle");
+    if (!(h = new_handle())) {
+        error = GP_ERROR;
         goto done;
     }
     st.h = h;
@@ -351,14 +345,8 @@ int gp_signing_keys_fetch(char **body, size_t *len, const gp_keysource *src, con
         goto done;
     }
     hdrs = h2;
-    pthread_once(&curl_once, curl_init_once);
-    if (curl_init_rc != CURLE_OK) {
-        error = gp_error_setf(GP_ERROR, "libcurl could not be initialised: %s",
-                              curl_easy_strerror(curl_init_rc));
-        goto done;
-    }
-    if (!(h = curl_easy_init())) {
-        error = gp_error_setf(GP_ERROR, "libcurl could not create a handle");
+    if (!(h = new_handle())) {
+        error = GP_ERROR;
         goto done;
     }
     if (curl_easy_setopt(h, CURLOPT_URL, url) != CURLE_OK ||

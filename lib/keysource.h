@@ -16,9 +16,8 @@
  * body without any key line (an HTML page from a proxy) is GP_EUNAVAILABLE. Redirects: at most 3,
  * http(s) only. libcurl is used with CURLOPT_NOSIGNAL, so any thread may fetch.
  *
- * libcurl global state: gp_keys_fetch() calls curl_global_init(CURL_GLOBAL_DEFAULT) once per
- * process (pthread_once) and never cleans it up. Programs need not call it; one that wants it done
- * before starting threads may call curl_global_init() itself first (it is reference counted).
+ * libcurl global state: set up once per process when libcurl is first loaded (curl_lazy.c) and
+ * never cleaned up; programs need not call curl_global_init().
  */
 #ifndef GP_KEYSOURCE_H
 #define GP_KEYSOURCE_H
