@@ -120,12 +120,10 @@ typedef struct result {
 static void problem(result *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void problem(result *r, const char *fmt, ...)
 {
-    char msg[2048];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    json_array_append_new(r->problems, json_vsprintf(fmt, ap));
     va_end(ap);
-    json_array_append_new(r->problems, json_string(msg));
     r->ok = false;
 }
 

@@ -213,12 +213,10 @@ bool repo_name_valid(const char *repo)
 static void addf(json_t *reasons, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void addf(json_t *reasons, const char *fmt, ...)
 {
-    char msg[1024];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    json_array_append_new(reasons, json_vsprintf(fmt, ap));
     va_end(ap);
-    json_array_append_new(reasons, json_string(msg));
 }
 
 /* "a, b and 3 more" of the node ids with an outcome, bounded. */
