@@ -123,56 +123,6 @@ done:
 
 /* ---- signing keys ------------------------------------------------------------------------ */
 
-static void signing_cache_put(srv *s, const char *login, const char *body, size_t len,
-                              const char *result)
-{
-    store_lock(s->db);
-    sqlite3_stmt *st =
-        store_stmt(s->db, "INSERT INTO signer_signing_keys (login, body, result, fetched_at) "
-                          "VALUES (?, ?, ?, ?) ON CONFLICT (login) DO UPDATE SET "
-                          "body = excluded.body, result = excluded.result, "
-                          "fetched_at = excluded.fetched_at");
-    if (st) {
-        sqlite3_bind_text(st, 1, login, -1, SQLITE_STATIC);
-        if (body)
-            sqlite3_bind_blob(st, 2, body, (int)len, SQLITE_STATIC);
-        else
-            sqlite3_bind_null(st, 2);
-        sqlite3_bind_text(st, 3, result, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 4, (sqlite3_int64)time(NULL));
-        if (sqlite3_step(st) != SQLITE_DONE) store_fail(s->db, "caching signing keys");
-        store_done(st);
-    }
-    store_unlock(s->db);
-}
-
-/* 0 with *body (NULL when "none"), GP_ENOTFOUND when nothing is cached. */
-static int signing_cache_get(srv *s, const char *login, char **body, size_t *len, int64_t *at)
-{
-    int error = GP_ENOTFOUND;
-    store_lock(s->db);
-    sqlite3_stmt *st = store_stmt(
-        s->db, "SELECT body, fetched_at FROM signer_signing_keys WHERE login = ? AND result = 'ok' "
-               "UNION ALL SELECT NULL, fetched_at FROM signer_signing_keys WHERE login = ? AND "
-               "result = 'notfound'");
-    if (!st) {
-        store_unlock(s->db);
-        return GP_ERROR;
-    }
-    sqlite3_bind_text(st, 1, login, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, login, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        const void *b = sqlite3_column_blob(st, 0);
-        int n = sqlite3_column_bytes(st, 0);
-        *at = sqlite3_column_int64(st, 1);
-        error = 0;
-        if (b && n > 0) error = store_col_blobdup(st, 0, body, len);
-    }
-    store_done(st);
-    store_unlock(s->db);
-    return error;
-}
-
 int github_signing_keys(srv *s, const char *login, bool force, bool may_fetch, char **body, size_t *len)
 {
     char *cbody = NULL, *fbody = NULL;
@@ -180,7 +130,8 @@ int github_signing_keys(srv *s, const char *login, bool force, bool may_fetch, c
     int64_t at = 0;
     *body = NULL;
     *len = 0;
-    int error = signing_cache_get(s, login, &cbody, &clen, &at);
+    bool notfound = false;
+    int error = key_cache_get(s, &KEYS_SIGNING, login, &cbody, &clen, &notfound, &at);
     bool cached = error == 0;
     if (error < 0 && error != GP_ENOTFOUND) return error;
     int64_t age = (int64_t)time(NULL) - at;
@@ -207,7 +158,7 @@ int github_signing_keys(srv *s, const char *login, bool force, bool may_fetch, c
     }
     if (error == 0) {
         atomic_fetch_add(&s->metrics.key_fetch[KF_OK], 1);
-        signing_cache_put(s, login, fbody, flen, "ok");
+        key_cache_put(s, &KEYS_SIGNING, login, fbody, flen, false);
         free(cbody);
         *body = fbody;
         *len = flen;
@@ -215,7 +166,7 @@ int github_signing_keys(srv *s, const char *login, bool force, bool may_fetch, c
     }
     if (error == GP_ENOTFOUND) {
         atomic_fetch_add(&s->metrics.key_fetch[KF_NOTFOUND], 1);
-        signing_cache_put(s, login, NULL, 0, "notfound");
+        key_cache_put(s, &KEYS_SIGNING, login, NULL, 0, true);
         free(cbody);
         return 0;
     }

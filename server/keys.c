@@ -20,7 +20,7 @@
  * (and the worker) and answers the receipts behind it at once.
  *
  * Memory: the rows of signer_keys are also held in a small direct-mapped table in memory
- * (keys_start()), written through on every cache_put(), so that a receipt whose signer's keys are
+ * (keys_start()), written through on every key_cache_put(), so that a receipt whose signer's keys are
  * cached costs no SQL: two reads of SQLite per receipt were a sixth of an HTTP thread's time, each
  * re-reading pages that the group commit had just invalidated. Bodies over KM_BODY_MAX bytes stay
  * in SQLite only; the table holds at most KM_SLOTS * KM_BODY_MAX bytes.
@@ -124,14 +124,22 @@ static int km_get(srv *s, const char *login, char **body, size_t *len, bool *not
     return error;
 }
 
-static int cache_put(srv *s, const char *login, const char *body, size_t len, const char *result)
+const key_table KEYS_DOTKEYS = {
+    "SELECT body, result, fetched_at FROM signer_keys WHERE login = ?",
+    "INSERT INTO signer_keys (login, body, result, fetched_at) VALUES (?, ?, ?, ?) ON CONFLICT (login) "
+    "DO UPDATE SET body = excluded.body, result = excluded.result, fetched_at = excluded.fetched_at",
+    "caching keys", true};
+const key_table KEYS_SIGNING = {
+    "SELECT body, result, fetched_at FROM signer_signing_keys WHERE login = ?",
+    "INSERT INTO signer_signing_keys (login, body, result, fetched_at) VALUES (?, ?, ?, ?) ON CONFLICT (login) "
+    "DO UPDATE SET body = excluded.body, result = excluded.result, fetched_at = excluded.fetched_at",
+    "caching signing keys", false};
+
+int key_cache_put(srv *s, const key_table *t, const char *login, const char *body, size_t len, bool notfound)
 {
     int64_t now = (int64_t)time(NULL);
     store_lock(s->db);
-    sqlite3_stmt *st = store_stmt(s->db, "INSERT INTO signer_keys (login, body, result, fetched_at) "
-                                         "VALUES (?, ?, ?, ?) ON CONFLICT (login) DO UPDATE SET "
-                                         "body = excluded.body, result = excluded.result, "
-                                         "fetched_at = excluded.fetched_at");
+    sqlite3_stmt *st = store_stmt(s->db, t->put_sql);
     int error = 0;
     if (!st) {
         error = GP_ERROR;
@@ -139,27 +147,27 @@ static int cache_put(srv *s, const char *login, const char *body, size_t len, co
         sqlite3_bind_text(st, 1, login, -1, SQLITE_STATIC);
         if (body) sqlite3_bind_blob(st, 2, body, (int)len, SQLITE_STATIC);
         else sqlite3_bind_null(st, 2);
-        sqlite3_bind_text(st, 3, result, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, notfound ? "notfound" : "ok", -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 4, (sqlite3_int64)now);
-        if (sqlite3_step(st) != SQLITE_DONE) error = store_fail(s->db, "caching keys");
+        if (sqlite3_step(st) != SQLITE_DONE) error = store_fail(s->db, t->what);
         store_done(st);
     }
     store_unlock(s->db);
-    if (error == 0) km_put(s, login, body, len, strcmp(result, "ok") != 0, now);
+    if (error == 0 && t->memory) km_put(s, login, body, len, notfound, now);
     return error;
 }
 
-/* Reads the cache: 0 with *body (may be NULL for notfound), GP_ENOTFOUND when absent. */
-static int cache_get(srv *s, const char *login, char **body, size_t *len, bool *notfound, int64_t *fetched_at)
+int key_cache_get(srv *s, const key_table *t, const char *login, char **body, size_t *len, bool *notfound,
+                  int64_t *fetched_at)
 {
     int error = GP_ENOTFOUND;
     *body = NULL;
     *len = 0;
-    if ((error = km_get(s, login, body, len, notfound, fetched_at)) != GP_ENOTFOUND) return error;
+    if (t->memory && (error = km_get(s, login, body, len, notfound, fetched_at)) != GP_ENOTFOUND) return error;
     /* this thread's reader: no wait for the group commit holding the writer through its fsync */
     store *rd = store_reader(s->db);
     store_lock(rd);
-    sqlite3_stmt *st = store_stmt(rd, "SELECT body, result, fetched_at FROM signer_keys WHERE login = ?");
+    sqlite3_stmt *st = store_stmt(rd, t->get_sql);
     if (!st) {
         store_unlock(rd);
         return GP_ERROR;
@@ -171,11 +179,11 @@ static int cache_get(srv *s, const char *login, char **body, size_t *len, bool *
         *notfound = strcmp((const char *)sqlite3_column_text(st, 1), "ok") != 0;
         *fetched_at = sqlite3_column_int64(st, 2);
         error = 0;
-        if (b && n > 0) error = store_col_blobdup(st, 0, body, len);
+        if (b && n > 0 && !*notfound) error = store_col_blobdup(st, 0, body, len);
     }
     store_done(st);
     store_unlock(rd);
-    if (error == 0) km_put(s, login, *body, *len, *notfound, *fetched_at);
+    if (error == 0 && t->memory) km_put(s, login, *body, *len, *notfound, *fetched_at);
     return error;
 }
 
@@ -205,7 +213,7 @@ static int keys_get_dotkeys(srv *s, const char *login, bool force_refresh, bool 
     *out = NULL;
     *fresh = false;
 
-    error = cache_get(s, login, &cbody, &clen, &cnotfound, &fetched_at);
+    error = key_cache_get(s, &KEYS_DOTKEYS, login, &cbody, &clen, &cnotfound, &fetched_at);
     if (error < 0 && error != GP_ENOTFOUND) goto done;
     cached = error == 0;
     int64_t age = (int64_t)time(NULL) - fetched_at;
@@ -230,12 +238,12 @@ static int keys_get_dotkeys(srv *s, const char *login, bool force_refresh, bool 
     }
     if (error == 0) {
         atomic_fetch_add(&s->metrics.key_fetch[KF_OK], 1);
-        cache_put(s, login, fbody, flen, "ok");
+        key_cache_put(s, &KEYS_DOTKEYS, login, fbody, flen, false);
         *fresh = true;
         error = to_list(fbody, flen, false, login, out);
     } else if (error == GP_ENOTFOUND) {
         atomic_fetch_add(&s->metrics.key_fetch[KF_NOTFOUND], 1);
-        cache_put(s, login, NULL, 0, "notfound");
+        key_cache_put(s, &KEYS_DOTKEYS, login, NULL, 0, true);
         *fresh = true;
         error = gp_error_setf(GP_ENOTFOUND, "signer %s publishes no keys", login);
     } else {

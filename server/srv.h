@@ -153,6 +153,18 @@ void intake_free(srv *s); /* after the daemon stopped (stops first if needed) */
  * NULL (the caller moves the work to a thread that may wait). */
 #define KEYS_WOULD_FETCH 1
 int keys_get(srv *s, const char *login, bool force_refresh, bool may_fetch, gp_keylist **out, bool *fresh);
+/* The two key caches (.keys and, github.c, the signing keys) share one shape: (login, body,
+ * result 'ok'|'notfound', fetched_at). get: 0 with *body (NULL for notfound; caller frees),
+ * GP_ENOTFOUND when nothing is cached. put: the answer of a fetch, stamped now. The .keys table
+ * is also held in memory (keys_start()). */
+typedef struct key_table {
+    const char *get_sql, *put_sql, *what;
+    bool memory;
+} key_table;
+extern const key_table KEYS_DOTKEYS, KEYS_SIGNING;
+int key_cache_get(srv *s, const key_table *t, const char *login, char **body, size_t *len, bool *notfound,
+                  int64_t *fetched_at);
+int key_cache_put(srv *s, const key_table *t, const char *login, const char *body, size_t len, bool notfound);
 /* The in-memory copy of the key cache (without it, every lookup reads SQLite). 0 or GP_ERROR. */
 int keys_start(srv *s);
 void keys_stop(srv *s);
