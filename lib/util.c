@@ -210,6 +210,13 @@ void gp_time_format(char out[21], time_t t)
     strftime(out, 21, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+uint32_t gp_hash_str(const char *s)
+{
+    uint32_t h = 2166136261u;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) h = (h ^ *p) * 16777619u;
+    return h;
+}
+
 bool gp_login_valid(const char *login)
 {
     if (!login) return false;

@@ -52,6 +52,10 @@ int gp_time_parse(time_t *out, const char *s);
 /* Formats t as "YYYY-MM-DDTHH:MM:SSZ" into out (21 bytes). */
 void gp_time_format(char out[21], time_t t);
 
+/* FNV-1a of a NUL-terminated string: the slot of a key in the small fixed tables (not for
+ * anything an attacker must not steer; the tables bound their size, not their collisions). */
+uint32_t gp_hash_str(const char *s);
+
 /* A valid GitHub login: 1-39 of [A-Za-z0-9-], no leading/trailing hyphen, no "--". */
 bool gp_login_valid(const char *login);
 

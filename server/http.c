@@ -137,8 +137,7 @@ static int rl_take(srv *s, const char *ip)
 {
     struct ratelimit *rl = s->rl;
     if (!rl || s->cfg.rate <= 0) return 0;
-    uint32_t h = 2166136261u;
-    for (const char *p = ip; *p; p++) h = (h ^ (unsigned char)*p) * 16777619u;
+    uint32_t h = gp_hash_str(ip);
     int64_t now = mono_ms();
     int wait = 0;
     pthread_mutex_lock(&rl->mu);

@@ -72,9 +72,7 @@ void keys_stop(srv *s)
 
 static struct km_slot *km_slot(struct keymem *km, const char *login)
 {
-    uint32_t h = 2166136261u; /* FNV-1a */
-    for (const unsigned char *p = (const unsigned char *)login; *p; p++) h = (h ^ *p) * 16777619u;
-    return &km->slot[h % KM_SLOTS];
+    return &km->slot[gp_hash_str(login) % KM_SLOTS];
 }
 
 /* Puts a cache row in memory (replacing whatever shared its slot). */

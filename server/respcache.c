@@ -75,9 +75,7 @@ unsigned long long respcache_generation(void)
 
 static rc_slot *slot_for(const char *key)
 {
-    uint32_t h = 2166136261u;
-    for (const char *p = key; *p; p++) h = (h ^ (unsigned char)*p) * 16777619u;
-    return &slots[h % RC_SLOTS];
+    return &slots[gp_hash_str(key) % RC_SLOTS];
 }
 
 bool respcache_get(const char *key, srv_resp *r)
