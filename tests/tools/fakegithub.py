@@ -185,22 +185,12 @@ class FakeGitHub:
         self.proc = None
 
     def start(self):
-        import subprocess
-        import time
-        if os.path.exists(self.port_file):
-            os.unlink(self.port_file)
+        from gpserver import start_with_port_file
         cmd = [sys.executable, os.path.abspath(__file__), "--port-file", self.port_file,
                "--port", str(self.port), "--mode", self.mode]
         if self.signing_dir:
             cmd += ["--signing-dir", self.signing_dir]
-        self.proc = subprocess.Popen(cmd)
-        deadline = time.time() + 20
-        while not os.path.exists(self.port_file):
-            if time.time() > deadline or self.proc.poll() is not None:
-                raise RuntimeError("fakegithub did not start")
-            time.sleep(0.02)
-        with open(self.port_file) as f:
-            self.port = int(f.read())
+        self.proc, self.port = start_with_port_file(cmd, self.port_file, "fakegithub")
         return self
 
     @property

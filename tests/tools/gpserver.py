@@ -25,6 +25,22 @@ SLOW = 4.0 if SANITIZE else 1.0
 PYTHON = "/usr/bin/python3"
 
 
+def start_with_port_file(cmd, port_file, what):
+    """Starts cmd, a loopback server that writes its port to port_file; (process, port)."""
+    if os.path.exists(port_file):
+        os.unlink(port_file)
+    proc = subprocess.Popen(cmd)
+    deadline = time.time() + 20
+    while not os.path.exists(port_file):
+        if time.time() > deadline or proc.poll() is not None:
+            proc.kill()
+            proc.wait()
+            raise RuntimeError("%s did not start" % what)
+        time.sleep(0.02)
+    with open(port_file) as f:
+        return proc, int(f.read())
+
+
 def skip_unless_server():
     if not SERVER_BIN or not os.access(SERVER_BIN, os.X_OK):
         print("GP_SERVER_BIN is not set or not executable: skipping", file=sys.stderr)
@@ -61,18 +77,9 @@ class KeyServer:
         self.proc = None
 
     def start(self):
-        if os.path.exists(self.port_file):
-            os.unlink(self.port_file)
-        self.proc = subprocess.Popen([PYTHON, os.path.join(HERE, "keyserver.py"), "--dir", self.dir,
-                                      "--port-file", self.port_file, "--port", str(self.port),
-                                      "--mode", self.mode] + self.extra)
-        deadline = time.time() + 20
-        while not os.path.exists(self.port_file):
-            if time.time() > deadline or self.proc.poll() is not None:
-                raise RuntimeError("keyserver did not start")
-            time.sleep(0.02)
-        with open(self.port_file) as f:
-            self.port = int(f.read())
+        self.proc, self.port = start_with_port_file(
+            [PYTHON, os.path.join(HERE, "keyserver.py"), "--dir", self.dir, "--port-file", self.port_file,
+             "--port", str(self.port), "--mode", self.mode] + self.extra, self.port_file, "keyserver")
         return self
 
     @property
