@@ -18,6 +18,7 @@
 #include "util.h"
 
 #include <jansson.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,44 +110,33 @@ int cmd_verify_attestation(int argc, char **argv)
     int rc = CLI_ERROR, error;
     memset(&v, 0, sizeof(v));
 
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], **dst = NULL;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            usage(stdout);
-            return CLI_OK;
+    static const struct option opts[] = {
+        {"server", required_argument, NULL, 's'},     {"receipt-id", required_argument, NULL, 'r'},
+        {"envelope", required_argument, NULL, 'e'},   {"key", required_argument, NULL, 'k'},
+        {"state", required_argument, NULL, 'S'},      {"json", no_argument, NULL, 'j'},
+        {"require-passed", no_argument, NULL, 'p'},   {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int opt;
+    optind = 1;
+    opterr = 1;
+    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (opt) {
+        case 's': server_flag = optarg; break;
+        case 'r': receipt = optarg; break;
+        case 'e': file = optarg; break;
+        case 'k': key = optarg; break;
+        case 'S': state = optarg; break;
+        case 'j': json_out = true; break;
+        case 'p': require_passed = true; break;
+        case 'h': usage(stdout); return CLI_OK;
+        default: usage(stderr); return CLI_ERROR;
         }
-        if (!strcmp(a, "--json")) {
-            json_out = true;
-            continue;
-        }
-        if (!strcmp(a, "--require-passed")) {
-            require_passed = true;
-            continue;
-        }
-        static const struct {
-            const char *name;
-            int which;
-        } flags[] = {
-            {"--server", 0}, {"--receipt-id", 1}, {"--envelope", 2}, {"--key", 3}, {"--state", 4}};
-        const char *eq = strchr(a, '=');
-        size_t nlen = eq ? (size_t)(eq - a) : strlen(a);
-        const char **slots[] = {&server_flag, &receipt, &file, &key, &state};
-        for (size_t k = 0; k < sizeof(flags) / sizeof(flags[0]); k++)
-            if (strlen(flags[k].name) == nlen && !strncmp(a, flags[k].name, nlen))
-                dst = slots[flags[k].which];
-        if (!dst) {
-            cli_errorf("verify-attestation: unknown option '%s'", a);
-            usage(stderr);
-            return CLI_ERROR;
-        }
-        if (eq) {
-            *dst = eq + 1;
-        } else if (i + 1 < argc) {
-            *dst = argv[++i];
-        } else {
-            cli_errorf("verify-attestation: %s needs a value", a);
-            return CLI_ERROR;
-        }
+    }
+    if (optind < argc) {
+        cli_errorf("verify-attestation: unexpected argument '%s'", argv[optind]);
+        usage(stderr);
+        return CLI_ERROR;
     }
     if (!receipt == !file) {
         cli_errorf("verify-attestation: give --receipt-id ID or --envelope FILE");

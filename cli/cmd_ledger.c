@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <stdarg.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -502,40 +503,30 @@ static int ledger_verify(int argc, char **argv)
     ledger l;
     int rc;
     memset(&l, 0, sizeof(l));
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], **dst = NULL;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            usage(stdout);
-            return CLI_OK;
+    static const struct option opts[] = {
+        {"server", required_argument, NULL, 's'}, {"key", required_argument, NULL, 'k'},
+        {"state", required_argument, NULL, 'S'},  {"receipt", required_argument, NULL, 'r'},
+        {"json", no_argument, NULL, 'j'},         {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int c;
+    optind = 1;
+    opterr = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 's': server_flag = optarg; break;
+        case 'k': key = optarg; break;
+        case 'S': state = optarg; break;
+        case 'r': receipt = optarg; break;
+        case 'j': json_out = true; break;
+        case 'h': usage(stdout); return CLI_OK;
+        default: usage(stderr); return CLI_ERROR;
         }
-        if (!strcmp(a, "--json")) {
-            json_out = true;
-            continue;
-        }
-        if (!strncmp(a, "--server", 8))
-            dst = &server_flag;
-        else if (!strncmp(a, "--key", 5))
-            dst = &key;
-        else if (!strncmp(a, "--state", 7))
-            dst = &state;
-        else if (!strncmp(a, "--receipt", 9))
-            dst = &receipt;
-        const char *eq = strchr(a, '=');
-        size_t nlen = eq ? (size_t)(eq - a) : strlen(a);
-        if (!dst || (nlen != 8 && dst == &server_flag) || (nlen != 5 && dst == &key) ||
-            (nlen != 7 && dst == &state) || (nlen != 9 && dst == &receipt)) {
-            cli_errorf("ledger verify: unknown option '%s'", a);
-            usage(stderr);
-            return CLI_ERROR;
-        }
-        if (eq) {
-            *dst = eq + 1;
-        } else if (i + 1 < argc) {
-            *dst = argv[++i];
-        } else {
-            cli_errorf("ledger verify: %s needs a value", a);
-            return CLI_ERROR;
-        }
+    }
+    if (optind < argc) {
+        cli_errorf("ledger verify: unexpected argument '%s'", argv[optind]);
+        usage(stderr);
+        return CLI_ERROR;
     }
     if (!(server = cli_server(server_flag, json_out))) return CLI_ERROR;
     if ((rc = ledger_open(&l, server, state, key, msg, sizeof(msg))) != CLI_OK ||
