@@ -63,9 +63,8 @@ json_t *summary_build(const summary_vals *v)
                      "url", url);
 }
 
-json_t *summary_from_row(srv *s, sqlite3_stmt *st)
+json_t *summary_from_row(sqlite3_stmt *st)
 {
-    (void)s;
 #define T(c) ((const char *)sqlite3_column_text(st, (c)))
     summary_vals v = {
         .id = T(0), .status = T(1), .repo = T(2), .commit = T(3), .branch = T(4), .signer = T(5),
@@ -82,11 +81,11 @@ json_t *summary_from_row(srv *s, sqlite3_stmt *st)
 }
 
 /* Runs a summary query (bound by the caller) and appends every row to list. Lock held. */
-static int collect(srv *s, store *rd, sqlite3_stmt *st, json_t *list)
+static int collect(store *rd, sqlite3_stmt *st, json_t *list)
 {
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        json_t *one = summary_from_row(s, st);
+        json_t *one = summary_from_row(st);
         if (!one) return gp_error_setf(GP_ERROR, "building a receipt summary failed");
         json_array_append_new(list, one);
     }
@@ -128,7 +127,7 @@ int srv_doc_receipt(srv *s, const char *id, json_t **out)
     } else {
         sqlite3_bind_text(st, 1, lid, -1, SQLITE_STATIC);
         if (sqlite3_step(st) == SQLITE_ROW) {
-            *out = summary_from_row(s, st);
+            *out = summary_from_row(st);
             error = *out ? 0 : gp_error_setf(GP_ERROR, "building a receipt summary failed");
         } else {
             gp_error_setf(GP_ENOTFOUND, "no receipt with id %s", lid);
@@ -193,7 +192,7 @@ int srv_doc_commit(srv *s, const char *sha, const char *repo, json_t **out)
     } else {
         sqlite3_bind_text(st, 1, c, -1, SQLITE_STATIC);
         if (repo) sqlite3_bind_text(st, 2, repo, -1, SQLITE_STATIC);
-        error = collect(s, rd, st, receipts);
+        error = collect(rd, st, receipts);
         store_done(st);
     }
     store_unlock(rd);
@@ -406,7 +405,7 @@ static int summaries(srv *s, const char *sql, const char *arg, int limit, json_t
         int i = 1;
         if (arg) sqlite3_bind_text(st, i++, arg, -1, SQLITE_STATIC);
         sqlite3_bind_int(st, i, limit);
-        error = collect(s, rd, st, *list);
+        error = collect(rd, st, *list);
         store_done(st);
     }
     store_unlock(rd);

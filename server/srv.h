@@ -230,7 +230,7 @@ int check_ledger_main(const char *db_path, const char *key_path,
 
 /* api.c */
 void api_route(srv *s, srv_route route, const char *path, struct MHD_Connection *c, srv_resp *r);
-json_t *summary_from_row(srv *s, sqlite3_stmt *st);
+json_t *summary_from_row(sqlite3_stmt *st);
 /* The fields of a receipt summary (api.md), from a row or from the values just written (intake's
  * 201 answer). Strings may be NULL (null in JSON); gpus and reasons are JSON list texts;
  * ledger_index -1: no leaf (entry ignored). */
