@@ -51,8 +51,10 @@ int cli_write_receipt(const char *path, const json_t *receipt)
         cli_errorf("cannot write %s: %s", path, gp_error_last());
         goto done;
     }
-    if (!(tmp = malloc(strlen(path) + 16))) goto oom;
-    sprintf(tmp, "%s.tmp-XXXXXX", path);
+    if (asprintf(&tmp, "%s.tmp-XXXXXX", path) < 0) {
+        tmp = NULL;
+        goto oom;
+    }
     if ((fd = mkstemp(tmp)) < 0) {
         cli_errorf("cannot create a file beside %s: %s", path, strerror(errno));
         free(tmp);
