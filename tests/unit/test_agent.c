@@ -14,6 +14,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "unit_sh.h"
+
 #include "agent.h"
 #include "buf.h"
 #include "error.h"
@@ -36,17 +38,6 @@
 
 static char tmpdir[256], sock[300];
 static pid_t agent_pid = -1;
-
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-    char cmd[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof(cmd), fmt, ap);
-    va_end(ap);
-    return system(cmd);
-}
 
 static const struct {
     const char *name, *type;

@@ -16,6 +16,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "unit_sh.h"
+
 #include "error.h"
 #include "fingerprint.h"
 
@@ -36,17 +38,6 @@ static const char *vectors(void)
 {
     const char *v = getenv("GP_VECTORS");
     return v ? v : "tests/vectors/pytest-gpu-proof-v1";
-}
-
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-    char cmd[8192];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof(cmd), fmt, ap);
-    va_end(ap);
-    return system(cmd);
 }
 
 static int setup(void **state)

@@ -12,6 +12,8 @@
 
 #include <cmocka.h>
 
+#include "unit_sh.h"
+
 #include "error.h"
 #include "gitstate.h"
 
@@ -21,18 +23,6 @@
 #include <unistd.h>
 
 static char root[64];
-
-static int sh(const char *fmt, ...)
-{
-    char *cmd = NULL;
-    va_list ap;
-    va_start(ap, fmt);
-    assert_true(vasprintf(&cmd, fmt, ap) > 0);
-    va_end(ap);
-    int rc = system(cmd);
-    free(cmd);
-    return rc;
-}
 
 /* First line of a command's stdout, "" when it printed nothing; NULL when it failed. */
 static char *capture(const char *dir, const char *cmd)
