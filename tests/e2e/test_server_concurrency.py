@@ -4,54 +4,47 @@ once (201), each stored once, each in the ledger once; the group commit batches 
 ledger's leaves and checkpoints agree (check-ledger) after a clean shutdown. Receipts are signed
 here with a fresh Ed25519 key published for the login "zed" by the loopback key server.
 """
-import base64
 import concurrent.futures
 import json
 import os
 import re
 import shutil
-import struct
 import subprocess
 import sys
 import tempfile
 import unittest
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "tools"))
+sys.path.insert(0, os.path.join(HERE, "..", "reliability"))
 import gpserver  # noqa: E402
 from gpserver import KeyServer, Server, Vectors, SLOW  # noqa: E402
 
 gpserver.skip_unless_server()
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
-from cryptography.hazmat.primitives import serialization  # noqa: E402
+from rtools import KeyDir, Signer  # noqa: E402
 
 N = 60 if gpserver.SANITIZE else 200
 
 
-def sshstr(b):
-    return struct.pack(">I", len(b)) + b
+def signed_runs(zed, vec, name, runs):
+    """The vector receipt `name` with environment.run set to each of runs, signed by zed."""
+    base = json.loads(vec.raw(vec.by_name(name)))
+    out = []
+    for run in runs:
+        doc = json.loads(json.dumps(base))
+        doc["environment"]["run"] = run
+        out.append(zed.sign(doc, indent=False))
+    return out
 
 
 class ConcurrencyTest(unittest.TestCase):
     def test_concurrent_distinct_receipts(self):
         tmp = tempfile.mkdtemp(prefix="gp-conc-")
         vec = Vectors()
-        keys_dir = os.path.join(tmp, "keys")
-        os.makedirs(keys_dir)
-        key = Ed25519PrivateKey.generate()
-        pk = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-        with open(os.path.join(keys_dir, "zed.keys"), "w") as f:
-            f.write("ssh-ed25519 " + base64.b64encode(sshstr(b"ssh-ed25519") + sshstr(pk)).decode() + "\n")
-        base = json.loads(vec.raw(vec.by_name("alice-ed25519-0-clean")))
-        base.pop("signature")
-        receipts = []
-        for i in range(N):
-            doc = json.loads(json.dumps(base))
-            doc["environment"]["run"] = i
-            msg = json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
-            doc["signature"] = {"algorithm": "ed25519", "backend": "ssh-local", "signer": "zed",
-                                "key_fingerprint": "SHA256:x", "value": base64.b64encode(key.sign(msg)).decode()}
-            receipts.append(json.dumps(doc).encode())
+        zed = Signer("zed")
+        keys_dir = KeyDir(os.path.join(tmp, "keys"), [zed]).path
+        receipts = signed_runs(zed, vec, "alice-ed25519-0-clean", range(N))
         keys = KeyServer(keys_dir=keys_dir).start()
         srv = Server(tmp, keys.url, args=["--threads", "16", "--rate-limit", "0"]).start()
         try:
@@ -94,28 +87,14 @@ class ConcurrencyTest(unittest.TestCase):
     def test_sigkill_loses_nothing_acknowledged(self):
         tmp = tempfile.mkdtemp(prefix="gp-kill-")
         vec = Vectors()
-        keys_dir = os.path.join(tmp, "keys")
-        os.makedirs(keys_dir)
-        key = Ed25519PrivateKey.generate()
-        pk = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-        with open(os.path.join(keys_dir, "zed.keys"), "w") as f:
-            f.write("ssh-ed25519 " + base64.b64encode(sshstr(b"ssh-ed25519") + sshstr(pk)).decode() + "\n")
-        base = json.loads(vec.raw(vec.by_name("bob-ecdsa-0-clean")))
-        base.pop("signature")
+        zed = Signer("zed")
+        keys_dir = KeyDir(os.path.join(tmp, "keys"), [zed]).path
         keys = KeyServer(keys_dir=keys_dir).start()
         srv = Server(tmp, keys.url, args=["--threads", "8", "--rate-limit", "0"]).start()
         acked = {}
         try:
             for cycle in range(3):
-                receipts = []
-                for i in range(N):
-                    doc = json.loads(json.dumps(base))
-                    doc["environment"]["run"] = "%d-%d" % (cycle, i)
-                    msg = json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
-                    doc["signature"] = {"algorithm": "ed25519", "backend": "ssh-local", "signer": "zed",
-                                        "key_fingerprint": "SHA256:x",
-                                        "value": base64.b64encode(key.sign(msg)).decode()}
-                    receipts.append(json.dumps(doc).encode())
+                receipts = signed_runs(zed, vec, "bob-ecdsa-0-clean", ("%d-%d" % (cycle, i) for i in range(N)))
 
                 def post(raw):
                     try:

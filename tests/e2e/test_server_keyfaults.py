@@ -12,11 +12,15 @@ import tempfile
 import time
 import unittest
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "tools"))
+sys.path.insert(0, os.path.join(HERE, "..", "reliability"))
 import gpserver  # noqa: E402
 from gpserver import KeyServer, Server, Vectors, SLOW  # noqa: E402
 
 gpserver.skip_unless_server()
+
+from rtools import KeyDir, Signer  # noqa: E402
 
 CASES = [("down", "alice-ed25519-0-clean"), ("500", "bob-ecdsa-0-clean"), ("429", "carol-rsa-0-clean"),
          ("garbage", "dave-ecdsa-0-clean"), ("huge", "erin-rsa-0-clean"), ("slow", "erin-ed25519-1-clean")]
@@ -77,44 +81,27 @@ class KeyFaultTest(unittest.TestCase):
             shutil.rmtree(tmp, ignore_errors=True)
 
     def test_new_key_refreshes_the_cache_once(self):
-        import base64
-        import struct
-        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-        from cryptography.hazmat.primitives import serialization
-
-        def line(key):
-            pk = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-            blob = b"".join(struct.pack(">I", len(x)) + x for x in (b"ssh-ed25519", pk))
-            return "ssh-ed25519 " + base64.b64encode(blob).decode() + "\n"
-
-        def receipt(key, run, signer="zed"):
+        def receipt(signer, run):
             doc = json.loads(vec.raw(vec.by_name("alice-ed25519-0-clean")))
-            doc.pop("signature")
             doc["environment"]["run"] = run
-            msg = json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
-            doc["signature"] = {"algorithm": "ed25519", "backend": "ssh-local", "signer": signer,
-                                "key_fingerprint": "SHA256:x", "value": base64.b64encode(key.sign(msg)).decode()}
-            return json.dumps(doc).encode()
+            return signer.sign(doc, indent=False)
 
         tmp = tempfile.mkdtemp(prefix="gp-refresh-")
         vec = Vectors()
-        k1, k2 = Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate()
-        keys_dir = os.path.join(tmp, "keys")
-        os.makedirs(keys_dir)
-        with open(os.path.join(keys_dir, "zed.keys"), "w") as f:
-            f.write(line(k1))
+        k1, k2, ghost = Signer("zed"), Signer("zed"), Signer("ghost")  # zed's key, then a second one
+        keys_dir = KeyDir(os.path.join(tmp, "keys"), [k1]).path
         keys = KeyServer(keys_dir=keys_dir).start()
         srv = Server(tmp, keys.url, args=["--key-cache-ttl", "3600", "--rate-limit", "0"]).start()
         try:
             self.assertEqual(srv.post_receipt(receipt(k1, 1))[0], 201)
             with open(os.path.join(keys_dir, "zed.keys"), "w") as f:
-                f.write(line(k1) + line(k2))
+                f.write(k1.line + "\n" + k2.line + "\n")
             time.sleep(5.5)  # a refresh is asked for at most every 5 s per login
             st, h, body = srv.post_receipt(receipt(k2, 2))
             self.assertEqual(st, 201, body)
-            st, h, body = srv.post_receipt(receipt(Ed25519PrivateKey.generate(), 3))
+            st, h, body = srv.post_receipt(receipt(Signer("zed"), 3))  # a key zed never published
             self.assertEqual(st, 422, body)
-            st, h, body = srv.post_receipt(receipt(k1, 4, signer="ghost"))  # no ghost.keys: 404
+            st, h, body = srv.post_receipt(receipt(ghost, 4))  # no ghost.keys: 404
             self.assertEqual(st, 422, body)
             self.assertIn("publishes no keys", json.loads(body)["detail"])
             # the refreshed set was written through to SQLite: after a restart, with the source
@@ -124,7 +111,7 @@ class KeyFaultTest(unittest.TestCase):
             srv.start()
             st, h, body = srv.post_receipt(receipt(k2, 5))
             self.assertEqual(st, 201, body)
-            st, h, body = srv.post_receipt(receipt(k1, 6, signer="ghost"))
+            st, h, body = srv.post_receipt(receipt(ghost, 6))
             self.assertEqual(st, 422, body)
             # stored before: 200 with the stored summary, nothing stored twice
             st, h, body = srv.post_receipt(receipt(k2, 2))
