@@ -27,21 +27,29 @@
  *                                is seeded from the platform's getrandom() source as well.
  *
  * With a libgit2 built on OpenSSL or without SSH support these functions are simply never
- * called.
+ * called. When libgit2 is linked from its static archives (CMakeLists.txt, GP_LIBGIT2_STATIC),
+ * the same functions are put in place with the linker's --wrap, which sends every reference to
+ * NAME to __wrap_NAME.
  */
+#ifdef GP_LIBGIT2_STATIC
+#define REPLACE(name) __wrap_##name
+#else
+#define REPLACE(name) name
+#endif
+
 struct mbedtls_x509_crt;
 
-int mbedtls_x509_crt_parse_file(struct mbedtls_x509_crt *chain, const char *path);
-int libssh2_init(int flags);
+int REPLACE(mbedtls_x509_crt_parse_file)(struct mbedtls_x509_crt *chain, const char *path);
+int REPLACE(libssh2_init)(int flags);
 
-int mbedtls_x509_crt_parse_file(struct mbedtls_x509_crt *chain, const char *path)
+int REPLACE(mbedtls_x509_crt_parse_file)(struct mbedtls_x509_crt *chain, const char *path)
 {
     (void)chain;
     (void)path;
     return 0;
 }
 
-int libssh2_init(int flags)
+int REPLACE(libssh2_init)(int flags)
 {
     (void)flags;
     return 0;
@@ -53,7 +61,8 @@ int libssh2_init(int flags)
 #include <string.h>
 
 #if defined(MBEDTLS_HAVEGE_C)
-void mbedtls_havege_init(mbedtls_havege_state *hs)
+void REPLACE(mbedtls_havege_init)(mbedtls_havege_state *hs);
+void REPLACE(mbedtls_havege_init)(mbedtls_havege_state *hs)
 {
     memset(hs, 0, sizeof(*hs));
 }
